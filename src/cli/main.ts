@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// The one composition root for the command line: parses argv and wires config into commands.
+import { Command, CommanderError } from 'commander';
+import { describeError, isWarrenError } from '../errors.ts';
+import { checkConfigCommand } from './check-config.ts';
+import { resolveConfig } from './config-source.ts';
+import { processIo, type CliIo } from './io.ts';
+import { statusCommand } from './status.ts';
+
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('warren')
+    .description('RabbitMQ operations: cluster-wide exporter, alert rules, remediation')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) });
+
+  program
+    .command('check-config')
+    .description('validate a warren.yml and print every problem with its YAML path')
+    .argument('<file>', 'config file')
+    .option('--json', 'machine-readable report')
+    .action((file: string, options: { json?: boolean }) => {
+      exitCode = checkConfigCommand(file, options, io);
+    });
+
+  program
+    .command('status')
+    .description('diagnose a cluster: nodes, alarms, health checks, AMQP round trips')
+    .option('-c, --config <file>', 'config file (default: $WARREN_CONFIG, ./warren.yml, or the local stack)')
+    .option('--cluster <name>', 'cluster to inspect (default: default_cluster)')
+    .option('--json', 'machine-readable report')
+    .action(async (options: { config?: string; cluster?: string; json?: boolean }) => {
+      exitCode = await statusCommand(resolveConfig(options.config, io), options, io);
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    io.err(isWarrenError(error) ? `error [${error.code}]: ${error.message}` : `error: ${describeError(error)}`);
+    return isWarrenError(error) ? 2 : 1;
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

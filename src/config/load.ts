@@ -1,0 +1,228 @@
+// Reads warren.yml into typed objects. Every problem (YAML syntax, schema, unreadable secrets) is
+// collected and reported with its YAML path and line, so one run of `check-config` shows them all.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import type { z } from 'zod';
+import { WarrenError, isWarrenError } from '../errors.ts';
+import { warrenConfigSchema, type CliParsed, type ClusterParsed, type WarrenConfigInput, type WarrenConfigParsed } from './schema.ts';
+import { formatPath } from './yaml-path.ts';
+import { resolveSecret, type SecretReference } from './secret.ts';
+import { DEFAULT_CLI_BIN_DIR, DEFAULT_CLI_TIMEOUT_MS, type ClusterConfig, type NodeCliConfig, type WarrenConfig } from './types.ts';
+import { LOCAL_CLUSTER_NAME, LOCAL_HOST, LOCAL_NODES, LOCAL_PORTS, LOCAL_USER, localErlangHome } from './local-stack.ts';
+
+export interface ConfigProblem {
+  /** Dotted YAML path, e.g. `clusters.prod.nodes[1].management_url`; `(root)` for the document. */
+  path: string;
+  message: string;
+  line?: number | undefined;
+  column?: number | undefined;
+}
+
+export class ConfigError extends WarrenError {
+  readonly problems: readonly ConfigProblem[];
+  readonly source: string;
+
+  constructor(source: string, unsorted: readonly ConfigProblem[]) {
+    // In file order, as an editor shows them; problems without a position (missing root keys) first.
+    const problems = [...unsorted].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+    super('CONFIG_INVALID', `${source}: ${problems.length} problem(s)\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+    this.problems = problems;
+    this.source = source;
+  }
+}
+
+export function formatProblem(problem: ConfigProblem): string {
+  const where = problem.line === undefined ? '' : ` (line ${problem.line}, column ${problem.column ?? 1})`;
+  return `${problem.path}${where}: ${problem.message}`;
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Loads and validates a config file; throws ConfigError listing every problem. */
+export function loadConfigFile(file: string, options: LoadOptions = {}): WarrenConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new WarrenError('CONFIG_UNREADABLE', `cannot read config ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+  }
+  return parseConfigText(text, file, options);
+}
+
+/** Validates YAML text as warren.yml; relative paths inside resolve against the file's directory. */
+export function parseConfigText(text: string, source: string, options: LoadOptions = {}): WarrenConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      doc.errors.map((error) => {
+        const pos = lineCounter.linePos(error.pos[0]);
+        return { path: '(yaml)', message: error.message.split('\n')[0] ?? error.message, line: pos.line, column: pos.col };
+      }),
+    );
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const parsed = warrenConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(source, parsed.error.issues.flatMap((issue) => issueToProblems(issue, doc, lineCounter)));
+  }
+  return buildConfig(parsed.data, source, dirname(resolve(source)), options.env ?? process.env, (path) => locate(doc, lineCounter, path));
+}
+
+/** The configuration used when no file is given: the local stack from `npm run stack`. */
+export function localStackConfig(stackDir: string, options: LoadOptions = {}): WarrenConfig {
+  const input: WarrenConfigInput = {
+    default_cluster: LOCAL_CLUSTER_NAME,
+    clusters: {
+      [LOCAL_CLUSTER_NAME]: {
+        management: { username: LOCAL_USER.username, password: LOCAL_USER.password },
+        amqp: { username: LOCAL_USER.username, password: LOCAL_USER.password, load_balancer_url: `amqp://${LOCAL_HOST}:${LOCAL_PORTS.haproxyAmqp}` },
+        cli: { bin_dir: '/usr/lib/rabbitmq/bin', erlang_home: localErlangHome(stackDir) },
+        nodes: LOCAL_NODES.map((node) => ({
+          name: node.name,
+          management_url: `http://${LOCAL_HOST}:${node.managementPort}`,
+          amqp_url: `amqp://${LOCAL_HOST}:${node.amqpPort}`,
+          prometheus_url: `http://${LOCAL_HOST}:${node.prometheusPort}`,
+        })),
+      },
+    },
+  };
+  const source = 'built-in local stack defaults';
+  return buildConfig(warrenConfigSchema.parse(input), source, process.cwd(), options.env ?? process.env, () => ({}));
+}
+
+type Locator = (path: readonly PropertyKey[]) => { line?: number; column?: number };
+
+function issueToProblems(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCounter): ConfigProblem[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => {
+      const path = [...issue.path, key];
+      return { path: formatPath(path), message: 'unknown key', ...locate(doc, lineCounter, path, true) };
+    });
+  }
+  const missing = issue.code === 'invalid_type' && issue.message.includes('received undefined');
+  const message = missing ? `required (${issue.expected})` : issue.message;
+  return [{ path: formatPath(issue.path), message, ...locate(doc, lineCounter, issue.path) }];
+}
+
+/** Line and column of the deepest existing node on `path` (a missing key points at its parent). */
+function locate(doc: Document, lineCounter: LineCounter, path: readonly PropertyKey[], atKey = false): { line?: number; column?: number } {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const prefix = path.slice(0, depth) as unknown[];
+    const node = atKey && depth === path.length ? findKeyNode(doc, prefix) : doc.getIn(prefix, true);
+    if (isNode(node) && node.range) {
+      const pos = lineCounter.linePos(node.range[0]);
+      return { line: pos.line, column: pos.col };
+    }
+  }
+  return {};
+}
+
+function findKeyNode(doc: Document, path: unknown[]): unknown {
+  const parent = doc.getIn(path.slice(0, -1), true);
+  if (parent && typeof parent === 'object' && 'items' in parent && Array.isArray(parent.items)) {
+    const pair = parent.items.find((item: { key?: { value?: unknown } }) => item.key?.value === path.at(-1));
+    return pair?.key;
+  }
+  return undefined;
+}
+
+function buildConfig(parsed: WarrenConfigParsed, source: string, baseDir: string, env: NodeJS.ProcessEnv, locateAt: Locator): WarrenConfig {
+  const problems: ConfigProblem[] = [];
+  const path = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const secret = (ref: SecretReference, yamlPath: PropertyKey[]) => {
+    const fileRef = ref.file === undefined ? ref : { ...ref, file: path(ref.file) };
+    try {
+      return resolveSecret(fileRef, env, formatPath(yamlPath));
+    } catch (error) {
+      if (!isWarrenError(error, 'SECRET_UNAVAILABLE')) throw error;
+      const key = ref.env !== undefined ? 'password_env' : 'password_file';
+      problems.push({ path: formatPath([...yamlPath.slice(0, -1), key]), message: error.message.replace(/^[^:]*: /, ''), ...locateAt([...yamlPath.slice(0, -1), key]) });
+      return resolveSecret({ value: '' }, env, '');
+    }
+  };
+
+  const clusters = new Map<string, ClusterConfig>();
+  for (const [name, cluster] of Object.entries(parsed.clusters)) {
+    clusters.set(name, buildCluster(name, cluster, path, secret));
+  }
+  if (problems.length > 0) throw new ConfigError(source, problems);
+
+  const [firstCluster] = clusters.keys();
+  return {
+    source,
+    defaultCluster: parsed.default_cluster ?? (firstCluster as string),
+    logLevel: parsed.log.level,
+    clusters,
+  };
+}
+
+function buildCluster(
+  name: string,
+  cluster: ClusterParsed,
+  path: (p: string) => string,
+  secret: (ref: SecretReference, yamlPath: PropertyKey[]) => ReturnType<typeof resolveSecret>,
+): ClusterConfig {
+  const { management, amqp } = cluster;
+  const tls = management.tls;
+  return {
+    name,
+    management: {
+      username: management.username,
+      password: secret({ value: management.password, env: management.password_env, file: management.password_file }, ['clusters', name, 'management', 'password']),
+      timeoutMs: management.timeout,
+      nodeSelection: management.node_selection,
+      connectionsPerNode: management.connections_per_node,
+      unhealthyAfterFailures: management.unhealthy_after_failures,
+      retryUnhealthyAfterMs: management.retry_unhealthy_after,
+      tls: tls && {
+        caFile: tls.ca_file && path(tls.ca_file),
+        certFile: tls.cert_file && path(tls.cert_file),
+        keyFile: tls.key_file && path(tls.key_file),
+        serverName: tls.server_name,
+        insecureSkipVerify: tls.insecure_skip_verify,
+      },
+    },
+    amqp: {
+      username: amqp.username,
+      password: secret({ value: amqp.password, env: amqp.password_env, file: amqp.password_file }, ['clusters', name, 'amqp', 'password']),
+      vhost: amqp.vhost,
+      loadBalancerUrl: amqp.load_balancer_url,
+      timeoutMs: amqp.timeout,
+    },
+    nodes: cluster.nodes.map((node) => ({
+      name: node.name,
+      managementUrl: node.management_url,
+      amqpUrl: node.amqp_url,
+      prometheusUrl: node.prometheus_url,
+      weight: node.weight,
+      cli: mergeCli(cluster.cli, node.cli, path),
+    })),
+  };
+}
+
+/** Node-level CLI settings override the cluster's, key by key. */
+function mergeCli(clusterCli: CliParsed | undefined, nodeCli: CliParsed | undefined, path: (p: string) => string): NodeCliConfig {
+  const binDir = nodeCli?.bin_dir ?? clusterCli?.bin_dir;
+  const erlangHome = nodeCli?.erlang_home ?? clusterCli?.erlang_home;
+  return {
+    binDir: binDir === undefined ? DEFAULT_CLI_BIN_DIR : path(binDir),
+    erlangHome: erlangHome === undefined ? undefined : path(erlangHome),
+    timeoutMs: nodeCli?.timeout ?? clusterCli?.timeout ?? DEFAULT_CLI_TIMEOUT_MS,
+    commands: { ...clusterCli?.commands, ...nodeCli?.commands },
+  };
+}
+
+/** The cluster a request names, or the default one. */
+export function selectCluster(config: WarrenConfig, name?: string): ClusterConfig {
+  const clusterName = name ?? config.defaultCluster;
+  const cluster = config.clusters.get(clusterName);
+  if (!cluster) {
+    throw new WarrenError('UNKNOWN_CLUSTER', `unknown cluster ${JSON.stringify(clusterName)} (configured: ${[...config.clusters.keys()].join(', ')})`);
+  }
+  return cluster;
+}
