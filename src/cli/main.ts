@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, isWarrenError } from '../errors.ts';
 import { checkConfigCommand } from './check-config.ts';
+import { exporterCommand } from './exporter.ts';
 import { resolveConfig } from './config-source.ts';
 import { processIo, type CliIo } from './io.ts';
 import { statusCommand } from './status.ts';
@@ -31,6 +32,15 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .option('--json', 'machine-readable report')
     .action(async (options: { config?: string; cluster?: string; json?: boolean }) => {
       exitCode = await statusCommand(resolveConfig(options.config, io), options, io);
+    });
+
+  program
+    .command('exporter')
+    .description('serve Prometheus metrics for the configured clusters (/metrics, /probe?target=CLUSTER)')
+    .option('-c, --config <file>', 'config file (default: $WARREN_CONFIG, ./warren.yml, or the local stack)')
+    .option('--listen <host:port>', 'override exporter.listen_address')
+    .action(async (options: { config?: string; listen?: string }) => {
+      exitCode = await exporterCommand(resolveConfig(options.config, io), options);
     });
 
   try {

@@ -5,7 +5,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
 import { WarrenError, isWarrenError } from '../errors.ts';
-import { warrenConfigSchema, type CliParsed, type ClusterParsed, type WarrenConfigInput, type WarrenConfigParsed } from './schema.ts';
+import type { ExporterSettings } from '../exporter/settings.ts';
+import { warrenConfigSchema, type CliParsed, type ExporterParsed, type ClusterParsed, type WarrenConfigInput, type WarrenConfigParsed } from './schema.ts';
 import { formatPath } from './yaml-path.ts';
 import { resolveSecret, type SecretReference } from './secret.ts';
 import { DEFAULT_CLI_BIN_DIR, DEFAULT_CLI_TIMEOUT_MS, type ClusterConfig, type NodeCliConfig, type WarrenConfig } from './types.ts';
@@ -150,6 +151,8 @@ function buildConfig(parsed: WarrenConfigParsed, source: string, baseDir: string
   for (const [name, cluster] of Object.entries(parsed.clusters)) {
     clusters.set(name, buildCluster(name, cluster, path, secret));
   }
+
+  const exporter = buildExporterSettings(parsed.exporter, path, secret);
   if (problems.length > 0) throw new ConfigError(source, problems);
 
   const [firstCluster] = clusters.keys();
@@ -158,6 +161,7 @@ function buildConfig(parsed: WarrenConfigParsed, source: string, baseDir: string
     defaultCluster: parsed.default_cluster ?? (firstCluster as string),
     logLevel: parsed.log.level,
     clusters,
+    exporter,
   };
 }
 
@@ -202,6 +206,50 @@ function buildCluster(
       weight: node.weight,
       cli: mergeCli(cluster.cli, node.cli, path),
     })),
+  };
+}
+
+/** Anchored like Prometheus relabel regexes: `orders.*` matches whole names only. */
+function anchored(pattern: string): RegExp {
+  return new RegExp(`^(?:${pattern})$`, 's');
+}
+
+function buildExporterSettings(
+  exporter: ExporterParsed,
+  path: (p: string) => string,
+  secret: (ref: SecretReference, yamlPath: PropertyKey[]) => ReturnType<typeof resolveSecret>,
+): ExporterSettings {
+  const [, host, port] = /^(.*):(\d+)$/.exec(exporter.listen_address) as RegExpExecArray;
+  const { queues, health_score: score } = exporter;
+  const auth = exporter.basic_auth;
+  return {
+    listenAddress: (host as string).replace(/^\[(.*)\]$/, '$1') || '0.0.0.0',
+    port: Number(port),
+    tls: exporter.tls && { certFile: path(exporter.tls.cert_file), keyFile: path(exporter.tls.key_file) },
+    basicAuth: auth && {
+      username: auth.username,
+      password: secret({ value: auth.password, env: auth.password_env, file: auth.password_file }, ['exporter', 'basic_auth', 'password']),
+    },
+    defaultScrapeTimeoutMs: exporter.scrape_timeout,
+    queues: {
+      includeVhosts: anchored(queues.include_vhosts),
+      excludeVhosts: queues.exclude_vhosts === undefined ? undefined : anchored(queues.exclude_vhosts),
+      include: anchored(queues.include),
+      exclude: queues.exclude === undefined ? undefined : anchored(queues.exclude),
+      maxQueues: queues.max_queues,
+      details: queues.details,
+      metadataMaxAgeMs: queues.metadata_max_age,
+      metadataRefetchBelowMs: queues.metadata_refetch_below,
+    },
+    amqpProbe: { enabled: exporter.amqp_probe.enabled, intervalMs: exporter.amqp_probe.interval },
+    host: { enabled: exporter.host.enabled, sampleIntervalMs: exporter.host.sample_interval },
+    healthScore: {
+      weights: score.weights,
+      hostWarningUsagePercent: score.host_warning_usage_percent,
+      hostCriticalUsagePercent: score.host_critical_usage_percent,
+      clusterWarningBelow: score.cluster_warning_below,
+      clusterCriticalBelow: score.cluster_critical_below,
+    },
   };
 }
 

@@ -148,11 +148,65 @@ const clusterSchema = z
     });
   }, evenWithOtherErrors);
 
+/** A Prometheus-style regex: it must compile; it is anchored (full match) when used. */
+const regex = z.string().superRefine((pattern, ctx) => {
+  try {
+    new RegExp(pattern);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(error as Error).message}` });
+  }
+});
+
+const listenAddress = z.string().superRefine((text, ctx) => {
+  const match = /^(.*):(\d{1,5})$/.exec(text);
+  if (!match || Number(match[2]) > 65535) ctx.addIssue({ code: 'custom', message: `expected host:port (e.g. 0.0.0.0:9419 or [::]:9419), got ${JSON.stringify(text)}` });
+});
+
+const exporterSchema = z.strictObject({
+  listen_address: listenAddress.default('0.0.0.0:9419'),
+  tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
+  basic_auth: z.strictObject({ username: z.string().min(1), ...secretFields }).superRefine(atMostOneSecret, evenWithOtherErrors).optional(),
+  scrape_timeout: duration.prefault('10s'),
+  queues: z
+    .strictObject({
+      include_vhosts: regex.default('.*'),
+      exclude_vhosts: regex.optional(),
+      include: regex.default('.*'),
+      exclude: regex.optional(),
+      max_queues: z.number().int().min(0).default(0),
+      details: z.enum(['basic', 'full']).default('basic'),
+      metadata_max_age: duration.prefault('30s'),
+      metadata_refetch_below: duration.prefault('250ms'),
+    })
+    .prefault({}),
+  amqp_probe: z.strictObject({ enabled: z.boolean().default(true), interval: duration.prefault('15s') }).prefault({}),
+  host: z.strictObject({ enabled: z.boolean().default(true), sample_interval: duration.prefault('15s') }).prefault({}),
+  health_score: z
+    .strictObject({
+      weights: z
+        .strictObject({
+          nodes: z.number().min(0).default(0.35),
+          alarms: z.number().min(0).default(0.2),
+          partitions: z.number().min(0).default(0.15),
+          replication: z.number().min(0).default(0.2),
+          probe: z.number().min(0).default(0.1),
+        })
+        .prefault({}),
+      host_warning_usage_percent: z.number().min(0).max(100).default(80),
+      host_critical_usage_percent: z.number().min(0).max(100).default(90),
+      cluster_warning_below: z.number().min(0).max(100).default(80),
+      cluster_critical_below: z.number().min(0).max(100).default(50),
+    })
+    .prefault({}),
+});
+export type ExporterParsed = z.output<typeof exporterSchema>;
+
 export const CLUSTER_NAME = /^[a-zA-Z_][a-zA-Z0-9_.-]{0,62}$/;
 
 export const warrenConfigSchema = z
   .strictObject({
     default_cluster: z.string().optional(),
+    exporter: exporterSchema.prefault({}),
     log: z
       .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') })
       .prefault({}),

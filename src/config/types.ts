@@ -1,4 +1,5 @@
 // The validated, typed configuration the rest of warren works with. Produced only by load.ts.
+import type { ExporterSettings } from '../exporter/settings.ts';
 import type { Secret } from './secret.ts';
 import type { NODE_SELECTION_STRATEGIES, TEMPLATABLE_OPERATIONS } from './schema.ts';
 
@@ -65,6 +66,7 @@ export interface WarrenConfig {
   defaultCluster: string;
   logLevel: LogLevel;
   clusters: ReadonlyMap<string, ClusterConfig>;
+  exporter: ExporterSettings;
 }
 
 export const DEFAULT_CLI_BIN_DIR = '/usr/sbin';

@@ -73,6 +73,8 @@ export interface RequestOptions<T> {
   schema: z.ZodType<T>;
   /** Aborts the whole request, all attempts included (e.g. the scrape deadline). */
   signal?: AbortSignal | undefined;
+  /** Per-attempt timeout for this request, instead of the configured `management.timeout`. */
+  timeoutMs?: number | undefined;
   /** Send to this node only, no failover (node-local endpoints such as health checks). */
   node?: string | undefined;
   /** Extra headers, e.g. X-Reason when closing connections. */
@@ -154,8 +156,9 @@ export class ManagementClient {
     return this.#endpoints.map((endpoint) => endpoint.health.snapshot());
   }
 
+  /** Closes every connection; requests still in flight (a hung node's) are aborted, not awaited. */
   async close(): Promise<void> {
-    await Promise.all(this.#endpoints.map((endpoint) => endpoint.pool.close()));
+    await Promise.all(this.#endpoints.map((endpoint) => endpoint.pool.destroy()));
   }
 
   /** One API call with node selection and failover; the response is validated with `schema`. */
@@ -187,9 +190,12 @@ export class ManagementClient {
   }
 
   async #attempt<T>(endpoint: NodeEndpoint, method: HttpMethod, path: string, options: RequestOptions<T>): Promise<T> {
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    const headers: Record<string, string> = { authorization: this.#authorization(), accept: 'application/json', ...options.headers };
+    // Action endpoints (e.g. queue sync) offer no JSON representation and answer 406 to a strict
+    // `accept: application/json`; JSON stays preferred wherever it exists.
+    const headers: Record<string, string> = { authorization: this.#authorization(), accept: 'application/json, */*;q=0.5', ...options.headers };
     let body: string | undefined;
     if (options.body !== undefined) {
       headers['content-type'] = 'application/json';
@@ -213,7 +219,7 @@ export class ManagementClient {
       return parseResponse(text === '' ? undefined : safeJson(text), options.schema, endpoint.config.name, method, path);
     } catch (error) {
       if (timeout.aborted && !options.signal?.aborted) {
-        throw new WarrenError('MANAGEMENT_TIMEOUT', `${method} ${path} on ${endpoint.config.name}: no answer within ${this.#timeoutMs} ms`, { cause: error });
+        throw new WarrenError('MANAGEMENT_TIMEOUT', `${method} ${path} on ${endpoint.config.name}: no answer within ${timeoutMs} ms`, { cause: error });
       }
       throw error;
     }
@@ -263,9 +269,9 @@ export class ManagementClient {
     return this.request('/api/definitions', { schema: definitionsSchema, signal });
   }
 
-  /** Imports definitions; RabbitMQ merges them into what exists. */
-  async importDefinitions(definitions: Definitions, signal?: AbortSignal): Promise<ManagementResponse<unknown>> {
-    return this.request('/api/definitions', { method: 'POST', body: definitions, schema: z.unknown(), signal });
+  /** Imports definitions; RabbitMQ merges them into what exists. Large imports take minutes. */
+  async importDefinitions(definitions: Definitions, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ManagementResponse<unknown>> {
+    return this.request('/api/definitions', { method: 'POST', body: definitions, schema: z.unknown(), signal: options.signal, timeoutMs: options.timeoutMs ?? 600_000 });
   }
 
   async whoami(signal?: AbortSignal): Promise<ManagementResponse<z.infer<typeof whoamiSchema>>> {

@@ -3,7 +3,9 @@
 // down report almost nothing, and `disable_stats=true` drops them on purpose.
 import { z } from 'zod';
 
-const count = z.number().nonnegative();
+// Not nonnegative: the stats database lags behind deletions and reports e.g. negative
+// queue_totals.messages for a moment after a vhost is deleted (seen on 3.10). Consumers clamp.
+const count = z.number();
 const rate = z.looseObject({ rate: z.number() });
 
 export const messageStatsSchema = z.looseObject({

@@ -1,0 +1,157 @@
+// The exporter's composition root: per-cluster resources and scrapers, and the HTTP routes
+// /metrics (default cluster + host), /probe?target=CLUSTER (blackbox-style multi-target),
+// /-/healthy, /-/ready.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClusterConfig, WarrenConfig } from '../config/types.ts';
+import { basicAuthAccepts } from '../http/basic-auth.ts';
+import type { Logger } from '../logging.ts';
+import { ManagementClient } from '../rabbitmq/management/client.ts';
+import { PrometheusPluginClient } from '../rabbitmq/prometheus-plugin.ts';
+import type { Collector } from './collector.ts';
+import { amqpProbeCollector } from './collectors/amqp-probe.ts';
+import { healthChecksCollector } from './collectors/health-checks.ts';
+import { healthScoreCollector } from './collectors/health-score.ts';
+import { hostCollector } from './collectors/host.ts';
+import { nodesCollector } from './collectors/nodes.ts';
+import { overviewCollector } from './collectors/overview.ts';
+import { queuesCollector } from './collectors/queues.ts';
+import type { HostSampler } from './host-sampler.ts';
+import { TEXT_CONTENT_TYPE } from './metrics/registry.ts';
+import { AmqpProbeScheduler } from './probe-scheduler.ts';
+import { QueueMetadataCache } from './queue-metadata.ts';
+import { ClusterScraper } from './scraper.ts';
+
+export interface ExporterDeps {
+  config: WarrenConfig;
+  logger: Logger;
+  /** Samples the host warren runs on; started and stopped by the caller. Absent: no host metrics. */
+  hostSampler?: HostSampler | undefined;
+  now?: () => number;
+}
+
+export interface ExporterApp {
+  /** A node:http request listener. */
+  handle: (request: IncomingMessage, response: ServerResponse) => void;
+  close: () => Promise<void>;
+}
+
+/** Prometheus gives up at its timeout; answer a little before it with what is ready. */
+const SCRAPE_TIMEOUT_MARGIN_MS = 500;
+
+export function createExporterApp(deps: ExporterDeps): ExporterApp {
+  const { config, logger } = deps;
+  const settings = config.exporter;
+  const managementClients: ManagementClient[] = [];
+  const pluginClients: PrometheusPluginClient[] = [];
+  const probeSchedulers: AmqpProbeScheduler[] = [];
+
+  function scraperFor(cluster: ClusterConfig, withHost: boolean): ClusterScraper {
+    const management = new ManagementClient(cluster);
+    const plugins = cluster.nodes.filter((n) => n.prometheusUrl).map((n) => new PrometheusPluginClient(n, cluster.management.timeoutMs));
+    managementClients.push(management);
+    pluginClients.push(...plugins);
+    const queueMetadata = new QueueMetadataCache(management, { maxAgeMs: settings.queues.metadataMaxAgeMs, refetchEveryScrapeBelowMs: settings.queues.metadataRefetchBelowMs, now: deps.now });
+    const probes = settings.amqpProbe.enabled ? new AmqpProbeScheduler(cluster, settings.amqpProbe.intervalMs, deps.now) : undefined;
+    if (probes) {
+      probes.start();
+      probeSchedulers.push(probes);
+    }
+    const sampler = withHost ? deps.hostSampler : undefined;
+    const collectors: Collector[] = [overviewCollector, nodesCollector, queuesCollector, healthChecksCollector];
+    if (settings.amqpProbe.enabled) collectors.push(amqpProbeCollector);
+    if (sampler) collectors.push(hostCollector(sampler));
+    collectors.push(healthScoreCollector(sampler));
+    return new ClusterScraper({ cluster, settings, management, plugins, queueMetadata, probes }, collectors, { now: deps.now });
+  }
+
+  const defaultScraper = scraperFor(clusterNamed(config, config.defaultCluster), true);
+  // /probe targets get their own resources (and no host metrics: the host is not the target).
+  const probeScrapers = new Map<string, ClusterScraper>();
+  const probeScraper = (name: string) => {
+    let scraper = probeScrapers.get(name);
+    if (!scraper) {
+      scraper = scraperFor(clusterNamed(config, name), false);
+      probeScrapers.set(name, scraper);
+    }
+    return scraper;
+  };
+
+  async function serveScrape(scraper: ClusterScraper, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const result = await scraper.scrape(scrapeTimeoutMs(request, settings.defaultScrapeTimeoutMs));
+    for (const failure of result.failures) logger.warn({ cluster: scraper.resources.cluster.name, ...failure }, 'collector failed');
+    send(response, 200, TEXT_CONTENT_TYPE, result.body);
+  }
+
+  async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('allow', 'GET, HEAD');
+      return send(response, 405, 'text/plain', 'method not allowed\n');
+    }
+    const url = new URL(request.url ?? '/', 'http://exporter');
+    if (url.pathname === '/-/healthy' || url.pathname === '/-/ready') return send(response, 200, 'text/plain', 'OK\n');
+    if (settings.basicAuth && !basicAuthAccepts(request, settings.basicAuth)) {
+      response.setHeader('www-authenticate', 'Basic realm="warren exporter"');
+      return send(response, 401, 'text/plain', 'unauthorized\n');
+    }
+    switch (url.pathname) {
+      case '/metrics':
+        return serveScrape(defaultScraper, request, response);
+      case '/probe': {
+        const target = url.searchParams.get('target');
+        if (!target) return send(response, 400, 'text/plain', 'missing ?target=CLUSTER\n');
+        if (!config.clusters.has(target)) {
+          return send(response, 400, 'text/plain', `unknown target ${JSON.stringify(target)}: configured clusters are ${[...config.clusters.keys()].join(', ')}\n`);
+        }
+        return serveScrape(probeScraper(target), request, response);
+      }
+      case '/':
+        return send(response, 200, 'text/html; charset=utf-8', landingPage(config));
+      default:
+        return send(response, 404, 'text/plain', 'not found\n');
+    }
+  }
+
+  return {
+    handle(request, response) {
+      route(request, response).catch((error: unknown) => {
+        // Only a bug gets here: broker failures are metrics, not errors.
+        logger.error({ err: error, url: request.url }, 'request failed');
+        if (!response.headersSent) send(response, 500, 'text/plain', 'internal error\n');
+        else response.destroy();
+      });
+    },
+    async close() {
+      for (const probes of probeSchedulers) probes.stop();
+      await Promise.all([...managementClients.map((c) => c.close()), ...pluginClients.map((c) => c.close())]);
+    },
+  };
+}
+
+function clusterNamed(config: WarrenConfig, name: string): ClusterConfig {
+  const cluster = config.clusters.get(name);
+  if (!cluster) throw new Error(`cluster ${name} is not configured`);
+  return cluster;
+}
+
+/** The deadline Prometheus announces (X-Prometheus-Scrape-Timeout-Seconds), less a margin. */
+export function scrapeTimeoutMs(request: IncomingMessage, fallbackMs: number): number {
+  const header = Number(request.headers['x-prometheus-scrape-timeout-seconds']);
+  const announced = Number.isFinite(header) && header > 0 ? header * 1000 : fallbackMs;
+  return Math.max(announced - SCRAPE_TIMEOUT_MARGIN_MS, Math.min(announced, SCRAPE_TIMEOUT_MARGIN_MS));
+}
+
+function send(response: ServerResponse, status: number, contentType: string, body: string): void {
+  response.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  response.end(response.req.method === 'HEAD' ? undefined : body);
+}
+
+function landingPage(config: WarrenConfig): string {
+  const probes = [...config.clusters.keys()].map((name) => `<li><a href="/probe?target=${encodeURIComponent(name)}">/probe?target=${escapeHtml(name)}</a></li>`).join('');
+  return `<!doctype html><html><head><title>warren exporter</title></head><body><h1>warren exporter</h1>
+<p>RabbitMQ cluster metrics. Default cluster: ${escapeHtml(config.defaultCluster)}.</p>
+<ul><li><a href="/metrics">/metrics</a></li>${probes}<li><a href="/-/healthy">/-/healthy</a></li></ul></body></html>\n`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}

@@ -1,0 +1,144 @@
+// A per-scrape metric registry that renders the Prometheus text format (0.0.4). One is built fresh
+// for every scrape from fetched data, so no series outlives the object it describes. It is written
+// for 10,000+ queues: samples are stored as arrays and rendered in one pass, with label escaping
+// only where a value needs it.
+
+export type MetricType = 'gauge' | 'counter' | 'untyped';
+
+export interface MetricDefinition {
+  name: string;
+  help: string;
+  type: MetricType;
+  labelNames: readonly string[];
+}
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const NEEDS_ESCAPE = /[\\"\n]/;
+
+export class MetricFamily {
+  readonly definition: MetricDefinition;
+  readonly #labelValues: string[][] = [];
+  readonly #values: number[] = [];
+
+  constructor(definition: MetricDefinition) {
+    this.definition = definition;
+  }
+
+  /** Adds one sample; label values in the order of `labelNames`. */
+  set(labelValues: readonly string[], value: number): void {
+    if (labelValues.length !== this.definition.labelNames.length) {
+      throw new Error(`${this.definition.name}: expected ${this.definition.labelNames.length} label values, got ${labelValues.length}`);
+    }
+    this.#labelValues.push(labelValues as string[]);
+    this.#values.push(value);
+  }
+
+  get size(): number {
+    return this.#values.length;
+  }
+
+  samples(): { labels: Record<string, string>; value: number }[] {
+    return this.#values.map((value, i) => ({
+      labels: Object.fromEntries(this.definition.labelNames.map((name, j) => [name, (this.#labelValues[i] as string[])[j] as string])),
+      value,
+    }));
+  }
+
+  /**
+   * Appends the family's text to `out`. `blocks` caches rendered `{...}` label blocks by label
+   * value array: collectors pass one array per object to all of its families, so a queue's labels
+   * are escaped and joined once, not once per family.
+   */
+  render(out: string[], blocks: LabelBlockCache): void {
+    const { name, help, type, labelNames } = this.definition;
+    out.push(`# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`);
+    let cache = blocks.get(labelNames);
+    if (!cache) {
+      cache = new Map();
+      blocks.set(labelNames, cache);
+    }
+    for (let i = 0; i < this.#values.length; i++) {
+      const values = this.#labelValues[i] as string[];
+      let block = cache.get(values);
+      if (block === undefined) {
+        block = labelBlock(labelNames, values);
+        cache.set(values, block);
+      }
+      out.push(`${name}${block} ${formatValue(this.#values[i] as number)}\n`);
+    }
+  }
+}
+
+export class MetricRegistry {
+  readonly #families = new Map<string, MetricFamily>();
+
+  gauge(name: string, help: string, labelNames: readonly string[] = []): MetricFamily {
+    return this.#family({ name, help, type: 'gauge', labelNames });
+  }
+
+  counter(name: string, help: string, labelNames: readonly string[] = []): MetricFamily {
+    if (!name.endsWith('_total')) throw new Error(`counter ${name} must end in _total`);
+    return this.#family({ name, help, type: 'counter', labelNames });
+  }
+
+  /** The family registered under `name`, e.g. for a collector that adds to a shared family. */
+  get(name: string): MetricFamily | undefined {
+    return this.#families.get(name);
+  }
+
+  families(): MetricFamily[] {
+    return [...this.#families.values()];
+  }
+
+  /** Text exposition; families without samples are left out, like client libraries do. */
+  render(): string {
+    const out: string[] = [];
+    const blocks: LabelBlockCache = new Map();
+    for (const family of this.#families.values()) if (family.size > 0) family.render(out, blocks);
+    return out.join('');
+  }
+
+  #family(definition: MetricDefinition): MetricFamily {
+    const existing = this.#families.get(definition.name);
+    if (existing) {
+      if (existing.definition.type !== definition.type || existing.definition.labelNames.join() !== definition.labelNames.join()) {
+        throw new Error(`metric ${definition.name} registered twice with different type or labels`);
+      }
+      return existing;
+    }
+    if (!METRIC_NAME.test(definition.name)) throw new Error(`invalid metric name ${definition.name}`);
+    for (const label of definition.labelNames) if (!LABEL_NAME.test(label) || label.startsWith('__')) throw new Error(`invalid label name ${label}`);
+    const family = new MetricFamily(definition);
+    this.#families.set(definition.name, family);
+    return family;
+  }
+}
+
+/** Rendered label blocks, per label-name list, per label-value array. */
+type LabelBlockCache = Map<readonly string[], Map<readonly string[], string>>;
+
+function labelBlock(names: readonly string[], values: readonly string[]): string {
+  if (names.length === 0) return '';
+  let block = '{';
+  for (let j = 0; j < names.length; j++) block += `${j === 0 ? '' : ','}${names[j]}="${escapeLabelValue(values[j] as string)}"`;
+  return `${block}}`;
+}
+
+export function escapeLabelValue(value: string): string {
+  return NEEDS_ESCAPE.test(value) ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : value;
+}
+
+function escapeHelp(help: string): string {
+  return help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+export function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+/** Prometheus' own content type for the text format. */
+export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';

@@ -1,0 +1,259 @@
+// The exporter against the real 3-node cluster, with faults injected for real.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { loadConfigFile } from '../../src/config/load.ts';
+import { Secret } from '../../src/config/secret.ts';
+import type { ClusterConfig, WarrenConfig } from '../../src/config/types.ts';
+import { createExporterApp } from '../../src/exporter/app.ts';
+import { listen, type RunningServer } from '../../src/http/server.ts';
+import { createLogger } from '../../src/logging.ts';
+import { ManagementClient } from '../../src/rabbitmq/management/client.ts';
+import { NodeControl } from '../../src/rabbitmq/node-control.ts';
+import { parseExposition, type Sample } from '../support/exposition.ts';
+import { REPO_ROOT, blackHole, waitFor } from './support.ts';
+
+const base = loadConfigFile(join(REPO_ROOT, 'warren.example.yml'));
+const local = base.clusters.get('local')!;
+const api = new ManagementClient(local);
+const control = new NodeControl(local);
+const VHOST = 'warren-exporter-test';
+// Collector failures are logged as warnings; kept so a failing assertion can show why.
+const logLines: string[] = [];
+const quiet = createLogger('warn', { write: (line: string) => logLines.push(line) } as unknown as NodeJS.WritableStream);
+
+function configWith(overrides: Partial<WarrenConfig['exporter']> = {}, extraClusters: ClusterConfig[] = []): WarrenConfig {
+  return {
+    ...base,
+    clusters: new Map([...base.clusters, ...extraClusters.map((c) => [c.name, c] as const)]),
+    exporter: { ...base.exporter, host: { ...base.exporter.host, enabled: false }, ...overrides },
+  };
+}
+
+async function serve(config: WarrenConfig): Promise<{ server: RunningServer; close: () => Promise<void> }> {
+  const app = createExporterApp({ config, logger: quiet });
+  const server = await listen(app.handle, { address: '127.0.0.1', port: 0 });
+  return { server, close: async () => (await server.close(), await app.close()) };
+}
+
+async function scrape(server: RunningServer, path = '/metrics', headers: Record<string, string> = {}): Promise<{ status: number; text: string; samples: Sample[] }> {
+  const response = await fetch(`${server.url}${path}`, { headers, signal: AbortSignal.timeout(60_000) });
+  const text = await response.text();
+  return { status: response.status, text, samples: response.status === 200 ? parseExposition(text) : [] };
+}
+
+function value(samples: Sample[], name: string, labels: Record<string, string>): number | undefined {
+  return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+}
+
+async function put(path: string, body: unknown): Promise<void> {
+  await api.request(path, { method: 'PUT', body, schema: z.unknown() });
+}
+
+async function publish(queue: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await api.request(`/api/exchanges/${encodeURIComponent(VHOST)}/amq.default/publish`, {
+      method: 'POST',
+      body: { properties: {}, routing_key: queue, payload: `m${i}`, payload_encoding: 'string' },
+      schema: z.unknown(),
+    });
+  }
+}
+
+let exporter: Awaited<ReturnType<typeof serve>>;
+
+beforeAll(async () => {
+  await api.request(`/api/vhosts/${encodeURIComponent(VHOST)}`, { method: 'DELETE', schema: z.unknown() }).catch(() => undefined);
+  await put(`/api/vhosts/${encodeURIComponent(VHOST)}`, {});
+  await put(`/api/permissions/${encodeURIComponent(VHOST)}/guest`, { configure: '.*', write: '.*', read: '.*' });
+  exporter = await serve(configWith());
+});
+
+afterAll(async () => {
+  await exporter?.close();
+  await api.request(`/api/vhosts/${encodeURIComponent(VHOST)}`, { method: 'DELETE', schema: z.unknown() }).catch(() => undefined);
+  await api.close();
+});
+
+describe('exporter against the real cluster', () => {
+  it('reports queue depth equal to rabbitmqctl list_queues', async () => {
+    for (const [name, count] of [['depth-a', 3], ['depth-b', 7], ['depth-c', 0]] as const) {
+      await put(`/api/queues/${encodeURIComponent(VHOST)}/${name}`, { durable: true });
+      await publish(name, count);
+    }
+    const rows = await control.listQueues('rabbit1@localhost', VHOST, ['name', 'messages', 'messages_ready']);
+    const expected = Object.fromEntries(rows.map((r) => [r.name as string, r.messages as number]));
+    expect(expected).toEqual({ 'depth-a': 3, 'depth-b': 7, 'depth-c': 0 });
+    // The plugin's per-queue metrics refresh on the stats interval: poll until they catch up.
+    const matches = async () => {
+      const { samples } = await scrape(exporter.server);
+      return Object.entries(expected).every(([queue, messages]) => value(samples, 'rabbitmq_queue_messages', { vhost: VHOST, queue }) === messages);
+    };
+    expect(await waitFor(matches, 30_000, 1_000)).toBe(true);
+    const { samples } = await scrape(exporter.server);
+    expect(value(samples, 'rabbitmq_queue_messages_ready', { vhost: VHOST, queue: 'depth-b' })).toBe(7);
+    expect(value(samples, 'rabbitmq_queue_consumers', { vhost: VHOST, queue: 'depth-b' })).toBe(0);
+    expect(samples.find((s) => s.name === 'rabbitmq_queue_messages' && s.labels.queue === 'depth-a')?.labels).toMatchObject({
+      cluster: 'local', type: 'classic', durable: 'true', node: expect.stringMatching(/^rabbit[123]@localhost$/),
+    });
+  });
+
+  it('gives every series exactly once and passes promtool check metrics', async () => {
+    const { text, samples } = await scrape(exporter.server);
+    const keys = samples.map((s) => `${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const collector of ['overview', 'nodes', 'queues', 'health_checks', 'amqp_probe', 'health_score']) {
+      expect(value(samples, 'warren_scrape_collector_success', { collector }), `${collector}: ${logLines.slice(-5).join('')}`).toBe(1);
+      expect(value(samples, 'warren_scrape_collector_duration_seconds', { collector })).toBeGreaterThanOrEqual(0);
+    }
+    expect(value(samples, 'rabbitmq_up', { cluster: 'local' })).toBe(1);
+    const lint = await promtoolCheckMetrics(text);
+    expect(lint.problems).toEqual([]);
+  });
+
+  it('shows a classic mirrored queue with an unsynchronised mirror, and its recovery after sync', async () => {
+    const queue = 'mirror-manual';
+    await put(`/api/queues/${encodeURIComponent(VHOST)}/${queue}`, { durable: true, arguments: { 'x-queue-master-locator': 'client-local' } });
+    await publish(queue, 5);
+    // A mirror added to a queue that already holds messages stays unsynchronised in manual mode.
+    await put(`/api/policies/${encodeURIComponent(VHOST)}/mirror-manual`, {
+      pattern: `^${queue}$`, 'apply-to': 'queues', definition: { 'ha-mode': 'exactly', 'ha-params': 2, 'ha-sync-mode': 'manual' },
+    });
+    const labels = { vhost: VHOST, queue };
+    // The policy adds the mirror asynchronously: wait until it exists and is reported unsynchronised.
+    const unsynchronised = async () => {
+      const { samples } = await scrape(exporter.server);
+      return value(samples, 'rabbitmq_queue_slaves_nodes_len', labels) === 1 && value(samples, 'warren_queue_mirrors_unsynchronised', labels) === 1;
+    };
+    expect(await waitFor(unsynchronised, 30_000, 1_000)).toBe(true);
+    const { samples } = await scrape(exporter.server);
+    expect(value(samples, 'warren_queue_mirrors_expected', labels)).toBe(1);
+    expect(value(samples, 'rabbitmq_queue_slaves_nodes_len', labels)).toBe(1);
+    expect(value(samples, 'rabbitmq_queue_synchronised_slave_nodes_len', labels)).toBe(0);
+    expect(value(samples, 'warren_queue_under_replicated', labels)).toBe(1);
+    expect(value(samples, 'warren_queues_replication_unhealthy', { kind: 'mirrored' })).toBeGreaterThanOrEqual(1);
+
+    await api.syncQueue(VHOST, queue);
+    const synchronised = async () => value((await scrape(exporter.server)).samples, 'warren_queue_mirrors_unsynchronised', labels) === 0;
+    expect(await waitFor(synchronised, 30_000, 1_000)).toBe(true);
+  });
+
+  it('shows a quorum queue under-replicated and the node not running while a member node is stopped', async () => {
+    const queue = 'quorum-members';
+    await put(`/api/queues/${encodeURIComponent(VHOST)}/${queue}`, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    const labels = { vhost: VHOST, queue };
+    expect(await waitFor(async () => value((await scrape(exporter.server)).samples, 'warren_queue_members_online', labels) === 3, 30_000, 1_000)).toBe(true);
+
+    const stopped = 'rabbit3@localhost';
+    await control.stopApp(stopped);
+    try {
+      const degraded = async () => {
+        const { samples } = await scrape(exporter.server);
+        return value(samples, 'warren_queue_under_replicated', labels) === 1 && value(samples, 'rabbitmq_running', { node: stopped }) === 0;
+      };
+      expect(await waitFor(degraded, 30_000, 1_000)).toBe(true);
+      const { status, samples } = await scrape(exporter.server);
+      expect(status).toBe(200);
+      expect(value(samples, 'warren_queue_members', labels)).toBe(3);
+      expect(value(samples, 'warren_queue_members_online', labels)).toBe(2);
+      expect(samples.find((s) => s.name === 'warren_queue_members' && s.labels.queue === queue)?.labels.type).toBe('quorum');
+      expect(value(samples, 'warren_health_score_component', { scope: 'cluster', component: 'nodes' })).toBeLessThan(100);
+    } finally {
+      await control.startApp(stopped);
+      await control.awaitStartup(stopped, 120);
+    }
+    expect(await waitFor(async () => value((await scrape(exporter.server)).samples, 'warren_queue_under_replicated', labels) === 0, 60_000, 1_000)).toBe(true);
+  });
+
+  it('shares one scrape between concurrent requests', async () => {
+    const [a, b] = await Promise.all([scrape(exporter.server), scrape(exporter.server)]);
+    expect(value(a.samples, 'warren_scrape_duration_seconds', {})).toBe(value(b.samples, 'warren_scrape_duration_seconds', {}));
+  });
+
+  it('filters queues with anchored regexes and caps them at the deepest N', async () => {
+    const filtered = await serve(configWith({ queues: { ...base.exporter.queues, includeVhosts: new RegExp(`^(?:${VHOST})$`), exclude: /^(?:depth-c)$/, maxQueues: 2 } }));
+    try {
+      const ok = async () => {
+        const { samples } = await scrape(filtered.server);
+        const queues = samples.filter((s) => s.name === 'rabbitmq_queue_messages').map((s) => s.labels.queue).sort();
+        return JSON.stringify(queues) === JSON.stringify(['depth-b', 'mirror-manual']);
+      };
+      expect(await waitFor(ok, 20_000, 1_000)).toBe(true);
+      const { samples } = await scrape(filtered.server);
+      expect(value(samples, 'warren_queues_excluded', {})).toBeGreaterThanOrEqual(1);
+      expect(value(samples, 'warren_queues_omitted', {})).toBeGreaterThanOrEqual(1);
+    } finally {
+      await filtered.close();
+    }
+  });
+});
+
+describe('exporter when the broker is unreachable', () => {
+  it('answers 200 with rabbitmq_up 0 for a dead broker and for one that hangs past the scrape deadline', async () => {
+    const hole = await blackHole();
+    const deadNodes = (port: number) => local.nodes.map((n, i) => ({ ...n, name: `dead${i}@nowhere`, managementUrl: `http://127.0.0.1:${port}`, amqpUrl: `amqp://127.0.0.1:${port}`, prometheusUrl: `http://127.0.0.1:${port}` }));
+    const dead: ClusterConfig = { ...local, name: 'dead', nodes: deadNodes(1), amqp: { ...local.amqp, loadBalancerUrl: undefined } };
+    const hung: ClusterConfig = { ...local, name: 'hung', nodes: deadNodes(hole.port), amqp: { ...local.amqp, loadBalancerUrl: undefined } };
+    const server = await serve(configWith({}, [dead, hung]));
+    try {
+      for (const target of ['dead', 'hung']) {
+        const { status, samples } = await scrape(server.server, `/probe?target=${target}`, { 'X-Prometheus-Scrape-Timeout-Seconds': '3' });
+        expect(status, target).toBe(200);
+        expect(value(samples, 'rabbitmq_up', { cluster: target })).toBe(0);
+        expect(value(samples, 'warren_scrape_collector_success', { collector: 'nodes' })).toBe(0);
+      }
+      // A broker that refuses connections is known to be down: the cluster score says so.
+      const { samples } = await scrape(server.server, '/probe?target=dead');
+      expect(value(samples, 'warren_health_score', { scope: 'cluster' })).toBe(0);
+      expect(value(samples, 'warren_health_status', { scope: 'cluster', status: 'critical' })).toBe(1);
+    } finally {
+      await server.close();
+      await hole.close();
+    }
+  });
+
+  it('answers 400 for /probe without a target or with an unknown one', async () => {
+    expect((await scrape(exporter.server, '/probe')).status).toBe(400);
+    const unknown = await scrape(exporter.server, '/probe?target=nope');
+    expect(unknown.status).toBe(400);
+    expect(unknown.text).toMatch(/unknown target "nope".*local/);
+    expect((await scrape(exporter.server, '/probe?target=local')).status).toBe(200);
+  });
+
+  it('serves health endpoints, 404 and 405', async () => {
+    const status = async (path: string) => (await fetch(`${exporter.server.url}${path}`)).status;
+    expect(await status('/-/healthy')).toBe(200);
+    expect(await status('/-/ready')).toBe(200);
+    expect(await status('/nope')).toBe(404);
+    expect((await fetch(`${exporter.server.url}/metrics`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('requires basic auth when configured', async () => {
+    const secured = await serve(configWith({ basicAuth: { username: 'prom', password: new Secret('scrape-pw', 'inline') } }));
+    try {
+      expect((await scrape(secured.server)).status).toBe(401);
+      const wrong = { authorization: `Basic ${Buffer.from('prom:nope').toString('base64')}` };
+      expect((await scrape(secured.server, '/metrics', wrong)).status).toBe(401);
+      const right = { authorization: `Basic ${Buffer.from('prom:scrape-pw').toString('base64')}` };
+      const ok = await scrape(secured.server, '/metrics', right);
+      expect(ok.status).toBe(200);
+      expect(ok.text).not.toContain('scrape-pw');
+    } finally {
+      await secured.close();
+    }
+  });
+});
+
+async function promtoolCheckMetrics(text: string): Promise<{ problems: string[] }> {
+  // promtool reads the exposition on stdin and prints one line per lint problem.
+  const child = execFile('promtool', ['check', 'metrics']);
+  const output: string[] = [];
+  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stdin?.end(text);
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+  const problems = output.join('').split('\n').filter((line) => line.trim() !== '');
+  if (code !== 0 && problems.length === 0) problems.push(`promtool exited ${code}`);
+  return { problems };
+}
