@@ -18,8 +18,8 @@ export default tseslint.config(
     },
   },
   {
-    // Tests assert on fixtures they built themselves; `!` there documents an expectation.
-    files: ['test/**/*.ts'],
+    // Tests and benchmarks work on fixtures they built themselves; `!` there documents an expectation.
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
 );

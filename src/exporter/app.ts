@@ -20,6 +20,7 @@ import { TEXT_CONTENT_TYPE } from './metrics/registry.ts';
 import { AmqpProbeScheduler } from './probe-scheduler.ts';
 import { QueueMetadataCache } from './queue-metadata.ts';
 import { ClusterScraper } from './scraper.ts';
+import type { ExporterSettings } from './settings.ts';
 
 export interface ExporterDeps {
   config: WarrenConfig;
@@ -56,11 +57,7 @@ export function createExporterApp(deps: ExporterDeps): ExporterApp {
       probes.start();
       probeSchedulers.push(probes);
     }
-    const sampler = withHost ? deps.hostSampler : undefined;
-    const collectors: Collector[] = [overviewCollector, nodesCollector, queuesCollector, healthChecksCollector];
-    if (settings.amqpProbe.enabled) collectors.push(amqpProbeCollector);
-    if (sampler) collectors.push(hostCollector(sampler));
-    collectors.push(healthScoreCollector(sampler));
+    const collectors = collectorsFor(settings, withHost ? deps.hostSampler : undefined);
     return new ClusterScraper({ cluster, settings, management, plugins, queueMetadata, probes }, collectors, { now: deps.now });
   }
 
@@ -127,6 +124,18 @@ export function createExporterApp(deps: ExporterDeps): ExporterApp {
   };
 }
 
+/**
+ * The collectors of one cluster's scrapes, in the order docs/metrics.md lists them. Host metrics
+ * need `sampler`; without it the health score covers the cluster only.
+ */
+export function collectorsFor(settings: ExporterSettings, sampler: Pick<HostSampler, 'latest'> | undefined): Collector[] {
+  const collectors: Collector[] = [overviewCollector, nodesCollector, queuesCollector, healthChecksCollector];
+  if (settings.amqpProbe.enabled) collectors.push(amqpProbeCollector);
+  if (sampler) collectors.push(hostCollector(sampler));
+  collectors.push(healthScoreCollector(sampler));
+  return collectors;
+}
+
 function clusterNamed(config: WarrenConfig, name: string): ClusterConfig {
   const cluster = config.clusters.get(name);
   if (!cluster) throw new Error(`cluster ${name} is not configured`);
@@ -140,9 +149,11 @@ export function scrapeTimeoutMs(request: IncomingMessage, fallbackMs: number): n
   return Math.max(announced - SCRAPE_TIMEOUT_MARGIN_MS, Math.min(announced, SCRAPE_TIMEOUT_MARGIN_MS));
 }
 
-function send(response: ServerResponse, status: number, contentType: string, body: string): void {
-  response.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
-  response.end(response.req.method === 'HEAD' ? undefined : body);
+function send(response: ServerResponse, status: number, contentType: string, body: string | readonly Buffer[]): void {
+  const chunks = typeof body === 'string' ? [Buffer.from(body)] : body;
+  response.writeHead(status, { 'content-type': contentType, 'content-length': chunks.reduce((sum, chunk) => sum + chunk.length, 0) });
+  if (response.req.method !== 'HEAD') for (const chunk of chunks) response.write(chunk);
+  response.end();
 }
 
 function landingPage(config: WarrenConfig): string {

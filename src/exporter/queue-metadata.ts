@@ -5,28 +5,16 @@
 import { z } from 'zod';
 import { untilAborted } from '../abort.ts';
 import type { ManagementClient } from '../rabbitmq/management/client.ts';
+import { queueSchema } from '../rabbitmq/management/schemas.ts';
 import { queueKey } from '../rabbitmq/prometheus-plugin.ts';
 
 const QUEUE_COLUMNS = ['name', 'vhost', 'type', 'policy', 'durable', 'node', 'leader', 'members', 'online', 'slave_nodes', 'synchronised_slave_nodes', 'state'];
 
-const queueMetadataSchema = z.array(
-  z.looseObject({
-    name: z.string(),
-    vhost: z.string(),
-    type: z.string().default('classic'),
-    policy: z.string().nullable().optional(),
-    durable: z.boolean().optional(),
-    node: z.string().optional(),
-    leader: z.string().optional(),
-    members: z.array(z.string()).optional(),
-    online: z.array(z.string()).optional(),
-    slave_nodes: z.array(z.string()).optional(),
-    synchronised_slave_nodes: z.array(z.string()).optional(),
-    state: z.string().optional(),
-  }),
+export const queueMetadataSchema = z.array(
+  queueSchema.pick({ name: true, vhost: true, type: true, policy: true, durable: true, node: true, leader: true, members: true, online: true, slave_nodes: true, synchronised_slave_nodes: true, state: true }),
 );
 
-const policiesSchema = z.array(z.looseObject({ vhost: z.string(), name: z.string(), definition: z.record(z.string(), z.unknown()) }));
+export const policiesSchema = z.array(z.looseObject({ vhost: z.string(), name: z.string(), definition: z.record(z.string(), z.unknown()) }));
 
 export interface QueueMetadata {
   key: string;
@@ -102,29 +90,34 @@ export class QueueMetadataCache {
       this.#client.request('/api/queues', { query: { disable_stats: true, columns: QUEUE_COLUMNS.join(',') }, schema: queueMetadataSchema, timeoutMs: 120_000 }),
       this.#client.request('/api/policies', { schema: policiesSchema }),
     ]);
-    const mirroringByPolicy = new Map(policies.data.map((p) => [queueKey(p.vhost, p.name), mirroringOf(p.definition)]));
     const snapshot: QueueMetadataSnapshot = {
-      queues: queues.data.map((q) => ({
-        key: queueKey(q.vhost, q.name),
-        vhost: q.vhost,
-        name: q.name,
-        type: q.type,
-        policy: q.policy ?? '',
-        durable: q.durable ?? false,
-        node: q.leader ?? q.node ?? '',
-        state: q.state ?? '',
-        members: q.members,
-        online: q.online,
-        mirrors: q.slave_nodes,
-        synchronisedMirrors: q.synchronised_slave_nodes,
-        mirroring: q.policy ? mirroringByPolicy.get(queueKey(q.vhost, q.policy)) : undefined,
-      })),
+      queues: toQueueMetadata(queues.data, policies.data),
       fetchedAt: this.#now(),
       fetchMs: performance.now() - started,
     };
     this.#snapshot = snapshot;
     return snapshot;
   }
+}
+
+/** Queue metadata from `GET /api/queues` rows and the vhosts' policies (for ha-mode/ha-params). */
+export function toQueueMetadata(queues: z.infer<typeof queueMetadataSchema>, policies: z.infer<typeof policiesSchema>): QueueMetadata[] {
+  const mirroringByPolicy = new Map(policies.map((p) => [queueKey(p.vhost, p.name), mirroringOf(p.definition)]));
+  return queues.map((q) => ({
+    key: queueKey(q.vhost, q.name),
+    vhost: q.vhost,
+    name: q.name,
+    type: q.type,
+    policy: q.policy ?? '',
+    durable: q.durable ?? false,
+    node: q.leader ?? q.node ?? '',
+    state: q.state ?? '',
+    members: q.members,
+    online: q.online,
+    mirrors: q.slave_nodes,
+    synchronisedMirrors: q.synchronised_slave_nodes,
+    mirroring: q.policy ? mirroringByPolicy.get(queueKey(q.vhost, q.policy)) : undefined,
+  }));
 }
 
 export function mirroringOf(definition: Record<string, unknown>): MirroringPolicy | undefined {

@@ -8,7 +8,8 @@ import { MetricRegistry } from './metrics/registry.ts';
 import { ScrapeData, type ClusterResources } from './scrape-data.ts';
 
 export interface ScrapeResult {
-  body: string;
+  /** The exposition text, UTF-8, in chunks (see MetricRegistry.renderChunks). */
+  body: Buffer[];
   /** Collectors that failed, with why: for logs. */
   failures: { collector: string; error: string }[];
   durationSeconds: number;
@@ -49,20 +50,19 @@ export class ClusterScraper {
     const data = new ScrapeData(this.resources, signal);
     const ctx: ScrapeContext = { cluster, clusterLabel: cluster.name, registry, data, signal, now: this.#now() };
 
-    const success = registry.gauge('warren_scrape_collector_success', 'Whether a collector succeeded in this scrape: 1 yes.', ['cluster', 'collector']);
-    const duration = registry.gauge('warren_scrape_collector_duration_seconds', 'How long a collector took in this scrape.', ['cluster', 'collector']);
+    const families = registerScrapeFamilies(registry);
     const failures: ScrapeResult['failures'] = [];
     await Promise.all(
       this.#collectors.map(async (collector) => {
         const collectorStarted = performance.now();
         try {
           await untilAborted(collector.collect(ctx), signal);
-          success.set([cluster.name, collector.name], 1);
+          families.collectorSuccess.set([cluster.name, collector.name], 1);
         } catch (error) {
-          success.set([cluster.name, collector.name], 0);
+          families.collectorSuccess.set([cluster.name, collector.name], 0);
           failures.push({ collector: collector.name, error: signal.aborted ? `scrape deadline of ${timeoutMs} ms passed` : describeError(error) });
         }
-        duration.set([cluster.name, collector.name], (performance.now() - collectorStarted) / 1000);
+        families.collectorDuration.set([cluster.name, collector.name], (performance.now() - collectorStarted) / 1000);
       }),
     );
     // `up` means the management API answered this scrape (kbudde's meaning).
@@ -70,9 +70,19 @@ export class ClusterScraper {
       () => 1,
       () => 0,
     );
-    registry.gauge('rabbitmq_up', 'Whether the cluster\'s management API answered this scrape: 1 yes.', ['cluster']).set([cluster.name], up);
+    families.up.set([cluster.name], up);
     const durationSeconds = (performance.now() - started) / 1000;
-    registry.gauge('warren_scrape_duration_seconds', 'How long the whole scrape took.', ['cluster']).set([cluster.name], durationSeconds);
-    return { body: registry.render(), failures, durationSeconds };
+    families.scrapeDuration.set([cluster.name], durationSeconds);
+    return { body: registry.renderChunks(), failures, durationSeconds };
   }
+}
+
+/** The scraper's own families, also listed in docs/metrics.md (see metrics/catalogue.ts). */
+export function registerScrapeFamilies(registry: MetricRegistry) {
+  return {
+    collectorSuccess: registry.gauge('warren_scrape_collector_success', 'Whether a collector succeeded in this scrape: 1 yes.', ['cluster', 'collector']),
+    collectorDuration: registry.gauge('warren_scrape_collector_duration_seconds', 'How long a collector took in this scrape.', ['cluster', 'collector']),
+    up: registry.gauge('rabbitmq_up', 'Whether the cluster\'s management API answered this scrape: 1 yes.', ['cluster']),
+    scrapeDuration: registry.gauge('warren_scrape_duration_seconds', 'How long the whole scrape took.', ['cluster']),
+  };
 }

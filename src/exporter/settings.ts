@@ -1,4 +1,5 @@
 // The exporter's typed settings (the `exporter` section of warren.yml, validated in config/).
+import { parseConfigText } from '../config/load.ts';
 import type { Secret } from '../config/secret.ts';
 
 export interface QueueSettings {
@@ -44,25 +45,11 @@ export interface ExporterSettings {
   };
 }
 
-export const DEFAULT_HEALTH_WEIGHTS: HealthScoreWeights = { nodes: 0.35, alarms: 0.2, partitions: 0.15, replication: 0.2, probe: 0.1 };
-
+/**
+ * The settings a config without an `exporter` section gets. Derived from the config schema, so the
+ * defaults live in one place (config/schema.ts).
+ */
 export function defaultExporterSettings(): ExporterSettings {
-  return {
-    listenAddress: '0.0.0.0',
-    port: 9419,
-    defaultScrapeTimeoutMs: 10_000,
-    queues: {
-      includeVhosts: /^(?:.*)$/s,
-      excludeVhosts: undefined,
-      include: /^(?:.*)$/s,
-      exclude: undefined,
-      maxQueues: 0,
-      details: 'basic',
-      metadataMaxAgeMs: 30_000,
-      metadataRefetchBelowMs: 250,
-    },
-    amqpProbe: { enabled: true, intervalMs: 15_000 },
-    host: { enabled: true, sampleIntervalMs: 15_000 },
-    healthScore: { weights: DEFAULT_HEALTH_WEIGHTS, hostWarningUsagePercent: 80, hostCriticalUsagePercent: 90, clusterWarningBelow: 80, clusterCriticalBelow: 50 },
-  };
+  const minimal = 'clusters: { defaults: { nodes: [{ name: rabbit@localhost, management_url: "http://127.0.0.1:15672" }] } }';
+  return parseConfigText(minimal, '(exporter defaults)', { env: {} }).exporter;
 }

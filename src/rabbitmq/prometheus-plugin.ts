@@ -68,48 +68,94 @@ export class PrometheusPluginClient {
 
 /**
  * Parses `rabbitmq_detailed_queue_<metric>{vhost="..",queue=".."} <value>` lines. Other lines
- * (comments, build info, other families) are skipped. Label values are unescaped.
+ * (comments, build info, other families) are skipped.
+ *
+ * Plugins released before October 2023 (rabbitmq-server#9648) write label values unescaped, so a
+ * queue named `a"b` appears as `queue="a"b"`. For those versions, read from this response's
+ * rabbitmq_build_info, the two labels are split by position instead of by quotes; later versions
+ * escape properly (and 4.1+ adds labels to queue_info), so they are tokenised.
  */
 export function parseDetailedQueueMetrics(text: string): NodeQueueStats {
   const stats: NodeQueueStats = new Map();
+  const readLabels = labelsEscaped(buildVersion(text)) ? readEscapedLabels : readRawLabels;
   let start = 0;
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
-    if (text.startsWith(PREFIX, start)) parseLine(text, start, end, stats);
+    if (text.startsWith(PREFIX, start)) parseLine(text, start, end, stats, readLabels);
     start = end + 1;
   }
   return stats;
 }
 
-function parseLine(text: string, start: number, end: number, stats: NodeQueueStats): void {
+/** vhost and queue of a sample line, and the index of the closing brace; undefined if malformed. */
+type LabelReader = (text: string, brace: number, end: number) => { vhost: string; queue: string; close: number } | undefined;
+
+const BUILD_VERSION = /rabbitmq_build_info\{[^\n]*?rabbitmq_version="([^"]*)"/;
+
+function buildVersion(text: string): string | undefined {
+  return BUILD_VERSION.exec(text.slice(0, 4096))?.[1];
+}
+
+/** Whether this plugin version escapes label values (fixed in 3.11.24, 3.12.7 and 3.13.0). */
+export function labelsEscaped(version: string | undefined): boolean {
+  const match = /^(\d+)\.(\d+)\.(\d+)/.exec(version ?? '');
+  if (!match) return true; // unknown: assume a current release
+  const [major, minor, patch] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  if (major !== 3) return major > 3;
+  if (minor === 11) return patch >= 24;
+  if (minor === 12) return patch >= 7;
+  return minor > 12;
+}
+
+function parseLine(text: string, start: number, end: number, stats: NodeQueueStats, readLabels: LabelReader): void {
   const brace = text.indexOf('{', start);
   if (brace === -1 || brace > end) return;
-  const metric = text.slice(start + PREFIX.length, brace);
-  let vhost: string | undefined;
-  let queue: string | undefined;
-  let i = brace + 1;
-  while (i < end && text[i] !== '}') {
-    const eq = text.indexOf('="', i);
-    if (eq === -1 || eq > end) return;
-    const label = text.slice(i, eq);
-    const [value, next] = readQuoted(text, eq + 2, end);
-    if (next === -1) return;
-    if (label === 'vhost') vhost = value;
-    else if (label === 'queue') queue = value;
-    i = text[next] === ',' ? next + 1 : next;
-  }
-  if (vhost === undefined || queue === undefined) return;
-  const value = Number(text.slice(i + 1, end).trim().split(' ')[0]);
-  if (Number.isNaN(value)) return;
-  const key = queueKey(vhost, queue);
+  const labels = readLabels(text, brace, end);
+  if (!labels) return;
+  const value = parseSampleValue(text.slice(labels.close + 1, end).trim().split(' ')[0] ?? '');
+  if (value === undefined) return;
+  const key = queueKey(labels.vhost, labels.queue);
   let values = stats.get(key);
   if (!values) {
     values = new Map();
     stats.set(key, values);
   }
-  values.set(metric, value);
+  values.set(text.slice(start + PREFIX.length, brace), value);
 }
+
+function parseSampleValue(token: string): number | undefined {
+  if (token === '+Inf') return Infinity;
+  if (token === '-Inf') return -Infinity;
+  if (token === '' || token === 'NaN') return undefined;
+  const value = Number(token);
+  return Number.isNaN(value) ? undefined : value;
+}
+
+const readEscapedLabels: LabelReader = (text, brace, end) => {
+  let vhost: string | undefined;
+  let queue: string | undefined;
+  let i = brace + 1;
+  while (i < end && text[i] !== '}') {
+    const eq = text.indexOf('="', i);
+    if (eq === -1 || eq > end) return undefined;
+    const label = text.slice(i, eq);
+    const [value, next] = readQuoted(text, eq + 2, end);
+    if (next === -1) return undefined;
+    if (label === 'vhost') vhost = value;
+    else if (label === 'queue') queue = value;
+    i = text[next] === ',' ? next + 1 : next;
+  }
+  return vhost === undefined || queue === undefined ? undefined : { vhost, queue, close: i };
+};
+
+/** Unescaped `{vhost="V",queue="Q"}`: V runs to the first `",queue="`, Q to the last `"}`. */
+const readRawLabels: LabelReader = (text, brace, end) => {
+  const close = text.lastIndexOf('"}', end);
+  const separator = text.indexOf('",queue="', brace);
+  if (!text.startsWith('{vhost="', brace) || close <= brace || separator === -1 || separator > close) return undefined;
+  return { vhost: text.slice(brace + 8, separator), queue: text.slice(separator + 9, close), close: close + 1 };
+};
 
 /** Reads a label value starting after its opening quote; returns it and the index after the closing quote. */
 function readQuoted(text: string, from: number, end: number): [string, number] {

@@ -25,7 +25,9 @@ describe('management client against the real cluster', () => {
     expect(identity.capabilities).toMatchObject({ classicMirroring: true, quorumQueues: true, quorumReplicaApi: false });
     const nodes = await api.nodes();
     expect(nodes.data.map((n) => n.name).sort()).toEqual(cluster.nodes.map((n) => n.name));
-    expect(nodes.data.every((n) => n.running && typeof n.mem_used === 'number' && n.partitions.length === 0)).toBe(true);
+    // A node restarted by an earlier test reports its resources from its next stats emission on.
+    const statsComplete = async () => (await api.nodes()).data.every((n) => n.running && typeof n.mem_used === 'number' && n.partitions.length === 0);
+    expect(await waitFor(statsComplete, 30_000)).toBe(true);
     const queues = await api.queues({ query: { disable_stats: true, enable_queue_totals: true } });
     expect(Array.isArray(queues.data)).toBe(true);
   });

@@ -5,12 +5,13 @@ import type { Collector } from '../collector.ts';
 export const healthChecksCollector: Collector = {
   name: 'health_checks',
   async collect({ registry, data, clusterLabel }) {
-    const checks = await data.healthChecks();
+    // Registered before the data is read, so docs/metrics.md can list it.
     const passing = registry.gauge(
       'warren_health_check_passing',
       'RabbitMQ health check outcome: 1 passing, 0 failing (alarms, virtual-hosts, node-is-quorum-critical, node-is-mirror-sync-critical).',
       ['cluster', 'check', 'node'],
     );
+    const checks = await data.healthChecks();
     for (const check of checks) passing.set([clusterLabel, check.check, check.node], check.ok ? 1 : 0);
   },
 };

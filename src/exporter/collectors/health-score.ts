@@ -6,7 +6,8 @@ import type { RabbitNode } from '../../rabbitmq/management/schemas.ts';
 import type { Collector, ScrapeContext } from '../collector.ts';
 import type { HostSample, HostSampler } from '../host-sampler.ts';
 import type { MetricFamily } from '../metrics/registry.ts';
-import { expectedMirrors, type QueueMetadata } from '../queue-metadata.ts';
+import type { QueueMetadata } from '../queue-metadata.ts';
+import { replicationOf } from '../replication.ts';
 import type { ScrapeData } from '../scrape-data.ts';
 import type { ExporterSettings, HealthScoreWeights } from '../settings.ts';
 
@@ -106,29 +107,6 @@ export function partitionsComponent(nodes: readonly RabbitNode[]): number {
   return nodes.some((n) => n.running && n.partitions.length > 0) ? 0 : 100;
 }
 
-export type ReplicationState = 'healthy' | 'degraded' | 'not_replicated';
-
-/**
- * Quorum queues and streams: healthy when every member is online on a running node and the leader
- * runs. Classic mirrored queues (3.x, when the broker reports mirror lists): healthy when the leader
- * runs and as many mirrors as the policy asks for are synchronised on running nodes.
- * `online` comes from cached metadata (up to 30 s old), so it is intersected with the running nodes.
- */
-export function replicationState(queue: QueueMetadata, runningNodes: ReadonlySet<string>, clusterNodes: readonly string[]): ReplicationState {
-  const leaderRuns = queue.node !== '' && runningNodes.has(queue.node);
-  if (queue.type === 'quorum' || queue.type === 'stream') {
-    const online = new Set((queue.online ?? []).filter((node) => runningNodes.has(node)));
-    const membersOnline = (queue.members ?? []).every((member) => online.has(member));
-    return leaderRuns && membersOnline ? 'healthy' : 'degraded';
-  }
-  const reportsMirrors = queue.mirrors !== undefined || queue.synchronisedMirrors !== undefined;
-  if (!queue.mirroring || !reportsMirrors) return 'not_replicated';
-  const wanted = expectedMirrors(queue.mirroring, clusterNodes);
-  if (wanted === 0) return 'not_replicated';
-  const synchronised = (queue.synchronisedMirrors ?? []).filter((node) => node !== queue.node && runningNodes.has(node)).length;
-  return leaderRuns && synchronised >= wanted ? 'healthy' : 'degraded';
-}
-
 /** Healthy replicated queues / replicated queues; 100 when there are none. */
 export function replicationComponent(queues: readonly QueueMetadata[], nodes: readonly RabbitNode[]): number {
   const running = new Set(nodes.filter((n) => n.running).map((n) => n.name));
@@ -136,10 +114,10 @@ export function replicationComponent(queues: readonly QueueMetadata[], nodes: re
   let replicated = 0;
   let healthy = 0;
   for (const queue of queues) {
-    const state = replicationState(queue, running, members);
-    if (state === 'not_replicated') continue;
+    const replication = replicationOf(queue, running, members);
+    if (!replication) continue;
     replicated++;
-    if (state === 'healthy') healthy++;
+    if (replication.healthy) healthy++;
   }
   return replicated === 0 ? 100 : (100 * healthy) / replicated;
 }

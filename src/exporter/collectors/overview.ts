@@ -1,51 +1,65 @@
 // Cluster-wide totals from /api/overview: objects, messages, message flow counters and rates,
 // versions. Names follow kbudde's exporter where it exported the same quantity.
+import type { Overview } from '../../rabbitmq/management/schemas.ts';
 import type { Collector } from '../collector.ts';
+import type { MetricFamily } from '../metrics/registry.ts';
 
 const C = ['cluster'] as const;
+
+/** Metric name, help, and where its value is in the overview (undefined: no sample). */
+type OverviewSpec = [name: string, help: string, value: (overview: Overview) => number | undefined];
+
+const TOTALS: OverviewSpec[] = [
+  ['rabbitmq_channels', 'Open channels in the cluster.', (o) => o.object_totals?.channels],
+  ['rabbitmq_connections', 'Open client connections in the cluster.', (o) => o.object_totals?.connections],
+  ['rabbitmq_consumers', 'Consumers in the cluster.', (o) => o.object_totals?.consumers],
+  ['rabbitmq_queues', 'Queues in the cluster.', (o) => o.object_totals?.queues],
+  ['rabbitmq_exchanges', 'Exchanges in the cluster.', (o) => o.object_totals?.exchanges],
+  ['rabbitmq_queue_messages_global', 'Messages in all queues (ready and unacknowledged).', (o) => o.queue_totals?.messages],
+  ['rabbitmq_queue_messages_ready_global', 'Messages ready for delivery in all queues.', (o) => o.queue_totals?.messages_ready],
+  ['rabbitmq_queue_messages_unacknowledged_global', 'Messages delivered and not yet acknowledged in all queues.', (o) => o.queue_totals?.messages_unacknowledged],
+];
+
+// Counters are what PromQL wants (rate() over them); the management API's own rates are kept
+// for dashboards moved over from kbudde's exporter. Both are absent when stats are disabled (4.x).
+const COUNTERS: OverviewSpec[] = [
+  ['warren_messages_published_total', 'Messages published into the cluster.', (o) => o.message_stats?.publish],
+  ['warren_messages_confirmed_total', 'Messages confirmed to publishers.', (o) => o.message_stats?.confirm],
+  ['warren_messages_delivered_total', 'Messages delivered to consumers and basic.get, with and without acknowledgement.', (o) => o.message_stats?.deliver_get],
+  ['warren_messages_acknowledged_total', 'Messages acknowledged by consumers.', (o) => o.message_stats?.ack],
+  ['warren_messages_redelivered_total', 'Messages delivered again (after a requeue or a consumer failure).', (o) => o.message_stats?.redeliver],
+  ['warren_messages_unroutable_returned_total', 'Unroutable messages returned to publishers.', (o) => o.message_stats?.return_unroutable],
+  ['warren_messages_unroutable_dropped_total', 'Unroutable messages dropped.', (o) => o.message_stats?.drop_unroutable],
+];
+
+const RATES: OverviewSpec[] = [
+  ['rabbitmq_messages_publish_rate', 'Messages published per second, as averaged by the management plugin.', (o) => o.message_stats?.publish_details?.rate],
+  ['rabbitmq_messages_deliver_rate', 'Messages delivered per second (acknowledged mode), as averaged by the management plugin.', (o) => o.message_stats?.deliver_details?.rate],
+  ['warren_messages_ack_rate', 'Acknowledgements per second, as averaged by the management plugin.', (o) => o.message_stats?.ack_details?.rate],
+  ['warren_messages_redeliver_rate', 'Redeliveries per second, as averaged by the management plugin.', (o) => o.message_stats?.redeliver_details?.rate],
+];
 
 export const overviewCollector: Collector = {
   name: 'overview',
   async collect({ registry, data, clusterLabel }) {
+    // Every family is registered before the data is read, so docs/metrics.md can list them all.
+    const totals = TOTALS.map(([name, help, value]) => ({ family: registry.gauge(name, help, C), value }));
+    const counters = COUNTERS.map(([name, help, value]) => ({ family: registry.counter(name, help, C), value }));
+    const rates = RATES.map(([name, help, value]) => ({ family: registry.gauge(name, help, C), value }));
+    const version = registry.gauge('rabbitmq_version_info', 'Versions of the node that answered; always 1.', ['cluster', 'rabbitmq', 'erlang', 'node', 'cluster_name']);
+
     const overview = await data.overview();
     const cluster = [clusterLabel];
-    const objects = overview.object_totals ?? {};
-    const totals: [string, string, number | undefined][] = [
-      ['rabbitmq_channels', 'Open channels in the cluster.', objects.channels],
-      ['rabbitmq_connections', 'Open client connections in the cluster.', objects.connections],
-      ['rabbitmq_consumers', 'Consumers in the cluster.', objects.consumers],
-      ['rabbitmq_queues', 'Queues in the cluster.', objects.queues],
-      ['rabbitmq_exchanges', 'Exchanges in the cluster.', objects.exchanges],
-      ['rabbitmq_queue_messages_global', 'Messages in all queues (ready and unacknowledged).', overview.queue_totals?.messages],
-      ['rabbitmq_queue_messages_ready_global', 'Messages ready for delivery in all queues.', overview.queue_totals?.messages_ready],
-      ['rabbitmq_queue_messages_unacknowledged_global', 'Messages delivered and not yet acknowledged in all queues.', overview.queue_totals?.messages_unacknowledged],
-    ];
+    const write = (specs: { family: MetricFamily; value: OverviewSpec[2] }[], adjust = (v: number) => v) => {
+      for (const { family, value } of specs) {
+        const v = value(overview);
+        if (v !== undefined) family.set(cluster, adjust(v));
+      }
+    };
     // Clamped: the stats database can lag behind deletions and briefly report negative totals.
-    for (const [name, help, value] of totals) if (value !== undefined) registry.gauge(name, help, C).set(cluster, Math.max(0, value));
-
-    // Counters are what PromQL wants (rate() over them); the management API's own rates are kept
-    // for dashboards moved over from kbudde's exporter. Both are absent when stats are disabled (4.x).
-    const stats = overview.message_stats ?? {};
-    const counters: [string, string, number | undefined][] = [
-      ['warren_messages_published_total', 'Messages published into the cluster.', stats.publish],
-      ['warren_messages_confirmed_total', 'Messages confirmed to publishers.', stats.confirm],
-      ['warren_messages_delivered_total', 'Messages delivered to consumers and basic.get, with and without acknowledgement.', stats.deliver_get],
-      ['warren_messages_acknowledged_total', 'Messages acknowledged by consumers.', stats.ack],
-      ['warren_messages_redelivered_total', 'Messages delivered again (after a requeue or a consumer failure).', stats.redeliver],
-      ['warren_messages_unroutable_returned_total', 'Unroutable messages returned to publishers.', stats.return_unroutable],
-      ['warren_messages_unroutable_dropped_total', 'Unroutable messages dropped.', stats.drop_unroutable],
-    ];
-    for (const [name, help, value] of counters) if (value !== undefined) registry.counter(name, help, C).set(cluster, value);
-    const rates: [string, string, number | undefined][] = [
-      ['rabbitmq_messages_publish_rate', 'Messages published per second, as averaged by the management plugin.', stats.publish_details?.rate],
-      ['rabbitmq_messages_deliver_rate', 'Messages delivered per second (acknowledged mode), as averaged by the management plugin.', stats.deliver_details?.rate],
-      ['warren_messages_ack_rate', 'Acknowledgements per second, as averaged by the management plugin.', stats.ack_details?.rate],
-      ['warren_messages_redeliver_rate', 'Redeliveries per second, as averaged by the management plugin.', stats.redeliver_details?.rate],
-    ];
-    for (const [name, help, value] of rates) if (value !== undefined) registry.gauge(name, help, C).set(cluster, value);
-
-    registry
-      .gauge('rabbitmq_version_info', 'Versions of the node that answered; always 1.', ['cluster', 'rabbitmq', 'erlang', 'node', 'cluster_name'])
-      .set([clusterLabel, overview.rabbitmq_version ?? overview.product_version ?? '', overview.erlang_version ?? '', overview.node ?? '', overview.cluster_name ?? ''], 1);
+    write(totals, (v) => Math.max(0, v));
+    write(counters);
+    write(rates);
+    version.set([clusterLabel, overview.rabbitmq_version ?? overview.product_version ?? '', overview.erlang_version ?? '', overview.node ?? '', overview.cluster_name ?? ''], 1);
   },
 };
