@@ -1,4 +1,5 @@
 // `warren exporter`: serves /metrics and /probe until SIGINT/SIGTERM.
+import { parseListenAddress } from '../config/load.ts';
 import type { WarrenConfig } from '../config/types.ts';
 import { createExporterApp } from '../exporter/app.ts';
 import { HostSampler } from '../exporter/host-sampler.ts';
@@ -8,25 +9,23 @@ import { createLogger } from '../logging.ts';
 export async function exporterCommand(config: WarrenConfig, options: { listen?: string }): Promise<number> {
   const logger = createLogger(config.logLevel);
   const settings = config.exporter;
-  const [address, port] = options.listen ? splitListen(options.listen) : [settings.listenAddress, settings.port];
+  const { address, port } = options.listen ? parseListenAddress(options.listen) : { address: settings.listenAddress, port: settings.port };
   const hostSampler = settings.host.enabled ? new HostSampler({ intervalMs: settings.host.sampleIntervalMs }) : undefined;
   hostSampler?.start();
   const app = createExporterApp({ config, logger, hostSampler });
-  const server = await listen(app.handle, { address, port, tls: settings.tls });
-  logger.info({ url: server.url, defaultCluster: config.defaultCluster, clusters: [...config.clusters.keys()], config: config.source }, 'exporter listening');
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
-  logger.info({ signal }, 'exporter stopping');
-  await server.close();
-  hostSampler?.stop();
-  await app.close();
+  try {
+    const server = await listen(app.handle, { address, port, tls: settings.tls });
+    logger.info({ url: server.url, defaultCluster: config.defaultCluster, clusters: [...config.clusters.keys()], config: config.source }, 'exporter listening');
+    const signal = await new Promise<string>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+    });
+    logger.info({ signal }, 'exporter stopping');
+    await server.close();
+  } finally {
+    // Also when listening failed (e.g. the port is taken): the sampler and probe timers must not keep the process alive.
+    hostSampler?.stop();
+    await app.close();
+  }
   return 0;
-}
-
-function splitListen(text: string): [string, number] {
-  const match = /^(.*):(\d+)$/.exec(text);
-  if (!match) throw new Error(`--listen expects host:port, got ${text}`);
-  return [(match[1] as string).replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', Number(match[2])];
 }

@@ -209,6 +209,14 @@ function buildCluster(
   };
 }
 
+/** `host:port`, `[::]:port` or `:port` (all interfaces); throws INVALID_ARGUMENT otherwise. */
+export function parseListenAddress(text: string): { address: string; port: number } {
+  const match = /^(.*):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  if (!match || port > 65535) throw new WarrenError('INVALID_ARGUMENT', `expected host:port (e.g. 0.0.0.0:9419 or [::]:9419), got ${JSON.stringify(text)}`);
+  return { address: (match[1] as string).replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port };
+}
+
 /** Anchored like Prometheus relabel regexes: `orders.*` matches whole names only. */
 function anchored(pattern: string): RegExp {
   return new RegExp(`^(?:${pattern})$`, 's');
@@ -219,12 +227,12 @@ function buildExporterSettings(
   path: (p: string) => string,
   secret: (ref: SecretReference, yamlPath: PropertyKey[]) => ReturnType<typeof resolveSecret>,
 ): ExporterSettings {
-  const [, host, port] = /^(.*):(\d+)$/.exec(exporter.listen_address) as RegExpExecArray;
+  const { address, port } = parseListenAddress(exporter.listen_address);
   const { queues, health_score: score } = exporter;
   const auth = exporter.basic_auth;
   return {
-    listenAddress: (host as string).replace(/^\[(.*)\]$/, '$1') || '0.0.0.0',
-    port: Number(port),
+    listenAddress: address,
+    port,
     tls: exporter.tls && { certFile: path(exporter.tls.cert_file), keyFile: path(exporter.tls.key_file) },
     basicAuth: auth && {
       username: auth.username,

@@ -1,7 +1,7 @@
 // The YAML schema of warren.yml. Every object is strict (unknown keys are errors, as in
 // blackbox_exporter) so a typo never silently falls back to a default.
 import { z } from 'zod';
-import { parseDuration } from './duration.ts';
+import { formatDuration, parseDuration } from './duration.ts';
 import { isValidNodeName } from '../rabbitmq/names.ts';
 
 export const NODE_SELECTION_STRATEGIES = [
@@ -29,6 +29,11 @@ const duration = z.string().transform((text, ctx) => {
   }
   return ms;
 });
+
+/** A duration within [minMs, maxMs]: timers take at most 2^31-1 ms, and a 0s interval would spin. */
+function boundedDuration(minMs: number, maxMs: number) {
+  return duration.refine((ms) => ms >= minMs && ms <= maxMs, `must be between ${formatDuration(minMs)} and ${formatDuration(maxMs)}`);
+}
 
 function url(schemes: readonly string[]) {
   return z.string().superRefine((text, ctx) => {
@@ -75,11 +80,11 @@ const managementSchema = z
   .strictObject({
     username: z.string().min(1).default('guest'),
     ...secretFields,
-    timeout: duration.prefault('10s'),
+    timeout: boundedDuration(1, 3_600_000).prefault('10s'),
     node_selection: z.enum(NODE_SELECTION_STRATEGIES).default('round_robin'),
     connections_per_node: z.number().int().min(1).max(256).default(4),
     unhealthy_after_failures: z.number().int().min(1).max(100).default(2),
-    retry_unhealthy_after: duration.prefault('30s'),
+    retry_unhealthy_after: boundedDuration(0, 86_400_000).prefault('30s'),
     tls: tlsSchema.optional(),
   })
   .superRefine(atMostOneSecret, evenWithOtherErrors);
@@ -90,7 +95,7 @@ const amqpSchema = z
     ...secretFields,
     vhost: z.string().min(1).default('/'),
     load_balancer_url: url(['amqp', 'amqps']).optional(),
-    timeout: duration.prefault('5s'),
+    timeout: boundedDuration(1, 3_600_000).prefault('5s'),
   })
   .superRefine(atMostOneSecret, evenWithOtherErrors);
 
@@ -113,7 +118,7 @@ const argvTemplate = z
 const cliSchema = z.strictObject({
   bin_dir: z.string().min(1).optional(),
   erlang_home: z.string().min(1).optional(),
-  timeout: duration.optional(),
+  timeout: boundedDuration(1, 86_400_000).optional(),
   commands: z.partialRecord(z.enum(TEMPLATABLE_OPERATIONS), argvTemplate).optional(),
 });
 
@@ -166,7 +171,7 @@ const exporterSchema = z.strictObject({
   listen_address: listenAddress.default('0.0.0.0:9419'),
   tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
   basic_auth: z.strictObject({ username: z.string().min(1), ...secretFields }).superRefine(atMostOneSecret, evenWithOtherErrors).optional(),
-  scrape_timeout: duration.prefault('10s'),
+  scrape_timeout: boundedDuration(1000, 300_000).prefault('10s'),
   queues: z
     .strictObject({
       include_vhosts: regex.default('.*'),
@@ -175,12 +180,12 @@ const exporterSchema = z.strictObject({
       exclude: regex.optional(),
       max_queues: z.number().int().min(0).default(0),
       details: z.enum(['basic', 'full']).default('basic'),
-      metadata_max_age: duration.prefault('30s'),
-      metadata_refetch_below: duration.prefault('250ms'),
+      metadata_max_age: boundedDuration(1000, 86_400_000).prefault('30s'),
+      metadata_refetch_below: boundedDuration(0, 60_000).prefault('250ms'),
     })
     .prefault({}),
-  amqp_probe: z.strictObject({ enabled: z.boolean().default(true), interval: duration.prefault('15s') }).prefault({}),
-  host: z.strictObject({ enabled: z.boolean().default(true), sample_interval: duration.prefault('15s') }).prefault({}),
+  amqp_probe: z.strictObject({ enabled: z.boolean().default(true), interval: boundedDuration(1000, 86_400_000).prefault('15s') }).prefault({}),
+  host: z.strictObject({ enabled: z.boolean().default(true), sample_interval: boundedDuration(1000, 86_400_000).prefault('15s') }).prefault({}),
   health_score: z
     .strictObject({
       weights: z

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterConfig, WarrenConfig } from '../config/types.ts';
 import { basicAuthAccepts } from '../http/basic-auth.ts';
 import type { Logger } from '../logging.ts';
-import { ManagementClient } from '../rabbitmq/management/client.ts';
+import { ManagementClient, tlsConnectOptions } from '../rabbitmq/management/client.ts';
 import { PrometheusPluginClient } from '../rabbitmq/prometheus-plugin.ts';
 import type { Collector } from './collector.ts';
 import { amqpProbeCollector } from './collectors/amqp-probe.ts';
@@ -19,6 +19,7 @@ import type { HostSampler } from './host-sampler.ts';
 import { TEXT_CONTENT_TYPE } from './metrics/registry.ts';
 import { AmqpProbeScheduler } from './probe-scheduler.ts';
 import { QueueMetadataCache } from './queue-metadata.ts';
+import type { ClusterResources } from './scrape-data.ts';
 import { ClusterScraper } from './scraper.ts';
 import type { ExporterSettings } from './settings.ts';
 
@@ -42,36 +43,43 @@ const SCRAPE_TIMEOUT_MARGIN_MS = 500;
 export function createExporterApp(deps: ExporterDeps): ExporterApp {
   const { config, logger } = deps;
   const settings = config.exporter;
-  const managementClients: ManagementClient[] = [];
-  const pluginClients: PrometheusPluginClient[] = [];
-  const probeSchedulers: AmqpProbeScheduler[] = [];
+  // One set of resources (connection pools, metadata cache, probe schedule) per cluster, whether
+  // it is scraped through /metrics, /probe or both; created on first use.
+  const resources = new Map<string, ClusterResources>();
+  const scrapers = new Map<string, ClusterScraper>();
 
-  function scraperFor(cluster: ClusterConfig, withHost: boolean): ClusterScraper {
-    const management = new ManagementClient(cluster);
-    const plugins = cluster.nodes.filter((n) => n.prometheusUrl).map((n) => new PrometheusPluginClient(n, cluster.management.timeoutMs));
-    managementClients.push(management);
-    pluginClients.push(...plugins);
-    const queueMetadata = new QueueMetadataCache(management, { maxAgeMs: settings.queues.metadataMaxAgeMs, refetchEveryScrapeBelowMs: settings.queues.metadataRefetchBelowMs, now: deps.now });
-    const probes = settings.amqpProbe.enabled ? new AmqpProbeScheduler(cluster, settings.amqpProbe.intervalMs, deps.now) : undefined;
-    if (probes) {
-      probes.start();
-      probeSchedulers.push(probes);
+  function resourcesFor(cluster: ClusterConfig): ClusterResources {
+    let found = resources.get(cluster.name);
+    if (!found) {
+      const management = new ManagementClient(cluster);
+      const tls = tlsConnectOptions(cluster);
+      const probes = settings.amqpProbe.enabled ? new AmqpProbeScheduler(cluster, settings.amqpProbe.intervalMs, deps.now) : undefined;
+      probes?.start();
+      found = {
+        cluster,
+        settings,
+        management,
+        plugins: cluster.nodes.filter((n) => n.prometheusUrl).map((n) => new PrometheusPluginClient(n, cluster.management.timeoutMs, tls)),
+        queueMetadata: new QueueMetadataCache(management, { maxAgeMs: settings.queues.metadataMaxAgeMs, refetchEveryScrapeBelowMs: settings.queues.metadataRefetchBelowMs, now: deps.now }),
+        probes,
+      };
+      resources.set(cluster.name, found);
     }
-    const collectors = collectorsFor(settings, withHost ? deps.hostSampler : undefined);
-    return new ClusterScraper({ cluster, settings, management, plugins, queueMetadata, probes }, collectors, { now: deps.now });
+    return found;
   }
 
-  const defaultScraper = scraperFor(clusterNamed(config, config.defaultCluster), true);
-  // /probe targets get their own resources (and no host metrics: the host is not the target).
-  const probeScrapers = new Map<string, ClusterScraper>();
-  const probeScraper = (name: string) => {
-    let scraper = probeScrapers.get(name);
+  /** /metrics adds the host warren runs on; /probe reports the target cluster only. */
+  function scraperFor(name: string, withHost: boolean): ClusterScraper {
+    const key = `${name}\u0000${withHost}`;
+    let scraper = scrapers.get(key);
     if (!scraper) {
-      scraper = scraperFor(clusterNamed(config, name), false);
-      probeScrapers.set(name, scraper);
+      scraper = new ClusterScraper(resourcesFor(clusterNamed(config, name)), collectorsFor(settings, withHost ? deps.hostSampler : undefined), { now: deps.now });
+      scrapers.set(key, scraper);
     }
     return scraper;
-  };
+  }
+
+  const defaultScraper = scraperFor(config.defaultCluster, true);
 
   async function serveScrape(scraper: ClusterScraper, request: IncomingMessage, response: ServerResponse): Promise<void> {
     const result = await scraper.scrape(scrapeTimeoutMs(request, settings.defaultScrapeTimeoutMs));
@@ -99,7 +107,7 @@ export function createExporterApp(deps: ExporterDeps): ExporterApp {
         if (!config.clusters.has(target)) {
           return send(response, 400, 'text/plain', `unknown target ${JSON.stringify(target)}: configured clusters are ${[...config.clusters.keys()].join(', ')}\n`);
         }
-        return serveScrape(probeScraper(target), request, response);
+        return serveScrape(scraperFor(target, false), request, response);
       }
       case '/':
         return send(response, 200, 'text/html; charset=utf-8', landingPage(config));
@@ -118,8 +126,9 @@ export function createExporterApp(deps: ExporterDeps): ExporterApp {
       });
     },
     async close() {
-      for (const probes of probeSchedulers) probes.stop();
-      await Promise.all([...managementClients.map((c) => c.close()), ...pluginClients.map((c) => c.close())]);
+      const all = [...resources.values()];
+      for (const { probes } of all) probes?.stop();
+      await Promise.all(all.flatMap(({ management, plugins }) => [management.close(), ...plugins.map((plugin) => plugin.close())]));
     },
   };
 }
@@ -142,11 +151,18 @@ function clusterNamed(config: WarrenConfig, name: string): ClusterConfig {
   return cluster;
 }
 
-/** The deadline Prometheus announces (X-Prometheus-Scrape-Timeout-Seconds), less a margin. */
+/** Longest deadline honoured; Prometheus itself caps scrape_timeout at the scrape interval. */
+const MAX_SCRAPE_TIMEOUT_MS = 300_000;
+
+/**
+ * The deadline Prometheus announces (X-Prometheus-Scrape-Timeout-Seconds), less a margin, in whole
+ * milliseconds within [1, 300000]: the header is client input and timers take only that range.
+ */
 export function scrapeTimeoutMs(request: IncomingMessage, fallbackMs: number): number {
   const header = Number(request.headers['x-prometheus-scrape-timeout-seconds']);
   const announced = Number.isFinite(header) && header > 0 ? header * 1000 : fallbackMs;
-  return Math.max(announced - SCRAPE_TIMEOUT_MARGIN_MS, Math.min(announced, SCRAPE_TIMEOUT_MARGIN_MS));
+  const withMargin = Math.max(announced - SCRAPE_TIMEOUT_MARGIN_MS, Math.min(announced, SCRAPE_TIMEOUT_MARGIN_MS));
+  return Math.min(MAX_SCRAPE_TIMEOUT_MS, Math.max(1, Math.floor(withMargin)));
 }
 
 function send(response: ServerResponse, status: number, contentType: string, body: string | readonly Buffer[]): void {

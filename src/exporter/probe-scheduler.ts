@@ -19,6 +19,8 @@ export class AmqpProbeScheduler {
   #latest: ProbeRound | undefined;
   #running: Promise<ProbeRound> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** Aborted by stop(), so a round in flight ends its probes instead of outliving the exporter. */
+  #stopping = new AbortController();
 
   constructor(cluster: ClusterConfig, intervalMs: number, now: () => number = Date.now) {
     this.#cluster = cluster;
@@ -37,6 +39,8 @@ export class AmqpProbeScheduler {
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#stopping.abort();
+    this.#stopping = new AbortController();
   }
 
   /** The latest finished round; the first scrape waits for the first round (up to its deadline). */
@@ -56,7 +60,8 @@ export class AmqpProbeScheduler {
     const cluster = this.#cluster;
     const targets = cluster.nodes.flatMap((n) => (n.amqpUrl ? [{ target: n.name, url: n.amqpUrl }] : []));
     if (cluster.amqp.loadBalancerUrl) targets.unshift({ target: 'load_balancer', url: cluster.amqp.loadBalancerUrl });
-    const outcomes = await Promise.all(targets.map(async ({ target, url }) => ({ target, ...(await probeAmqp({ ...cluster.amqp, url })) })));
+    const signal = this.#stopping.signal;
+    const outcomes = await Promise.all(targets.map(async ({ target, url }) => ({ target, ...(await probeAmqp({ ...cluster.amqp, url }, signal)) })));
     this.#latest = { outcomes, finishedAt: this.#now() };
     return this.#latest;
   }

@@ -70,7 +70,14 @@ export class QueueMetadataCache {
     if (!snapshot) return untilAborted(this.#refresh(), signal);
     const cheap = snapshot.fetchMs < this.#options.refetchEveryScrapeBelowMs;
     const old = this.#now() - snapshot.fetchedAt > this.#options.maxAgeMs;
-    if (cheap) return untilAborted(this.#refresh(), signal);
+    if (cheap) {
+      // One failed refetch should not cost the scrape its queues while a recent snapshot exists.
+      const fresh = this.#refresh().catch((error: unknown) => {
+        if (old) throw error;
+        return snapshot;
+      });
+      return untilAborted(fresh, signal);
+    }
     if (old) this.#refresh().catch(() => undefined); // serve the previous snapshot meanwhile
     return snapshot;
   }

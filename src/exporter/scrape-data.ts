@@ -9,6 +9,7 @@ import type { Overview, RabbitNode } from '../rabbitmq/management/schemas.ts';
 import { QUEUE_FAMILIES, type NodeQueueStats, type PrometheusPluginClient, type QueueStatValues } from '../rabbitmq/prometheus-plugin.ts';
 import type { AmqpProbeScheduler, ProbeRound } from './probe-scheduler.ts';
 import type { QueueMetadataCache, QueueMetadataSnapshot } from './queue-metadata.ts';
+import { selectQueues, type QueueSelection } from './queue-selection.ts';
 import type { ExporterSettings } from './settings.ts';
 
 /** Long-lived per-cluster resources: connection pools, caches. Built once by the exporter app. */
@@ -47,9 +48,13 @@ export class ScrapeData {
   readonly signal: AbortSignal;
   readonly #memo = new Map<string, Promise<unknown>>();
 
-  constructor(resources: ClusterResources, signal: AbortSignal) {
+  /** Wall clock at scrape start, milliseconds. */
+  readonly startedAt: number;
+
+  constructor(resources: ClusterResources, signal: AbortSignal, startedAt: number) {
     this.resources = resources;
     this.signal = signal;
+    this.startedAt = startedAt;
   }
 
   overview(): Promise<Overview> {
@@ -62,6 +67,16 @@ export class ScrapeData {
 
   queueMetadata(): Promise<QueueMetadataSnapshot> {
     return this.#once('queueMetadata', () => this.resources.queueMetadata.get(this.signal));
+  }
+
+  /** The queues this scrape reports (filtered, deleted ones dropped), with their plugin stats. */
+  selectedQueues(): Promise<QueueSelection> {
+    return this.#once('selectedQueues', async () => {
+      // Without plugin stats the selection is still made, so replication state is still reported.
+      const noStats = { byQueue: new Map(), nodesRead: [] };
+      const [metadata, stats] = await Promise.all([this.queueMetadata(), this.queueStats().catch(() => noStats)]);
+      return selectQueues(metadata, stats, this.resources.settings.queues, this.startedAt);
+    });
   }
 
   /** Depth and consumers from every running node's plugin, read in parallel. */
@@ -95,7 +110,8 @@ export class ScrapeData {
       const run = (check: string, node?: string) =>
         checks.push(
           api.healthCheck(check, { node, signal: this.signal }).then(
-            (result) => ({ ...result, check }),
+            // Cluster-wide checks get node "": the node that happened to answer would churn series.
+            (result) => ({ ...result, node: node ?? '', check }),
             (error: unknown) => ({ ok: false, status: 'error', reason: describeError(error), node: node ?? '', check }),
           ),
         );
@@ -115,7 +131,7 @@ export class ScrapeData {
   amqpProbes(): Promise<ProbeRound> {
     return this.#once('amqpProbes', async () => {
       const probes = this.resources.probes;
-      if (!probes) return { outcomes: [], finishedAt: Date.now() };
+      if (!probes) return { outcomes: [], finishedAt: 0 };
       return probes.latest(this.signal);
     });
   }

@@ -39,6 +39,7 @@ export class ClusterScraper {
     this.#inFlight ??= this.#run(timeoutMs).finally(() => {
       this.#inFlight = undefined;
     });
+    // A joining caller gets the running scrape, bounded by its first caller's (clamped) deadline.
     return this.#inFlight;
   }
 
@@ -47,8 +48,9 @@ export class ClusterScraper {
     const registry = new MetricRegistry();
     const signal = AbortSignal.timeout(timeoutMs);
     const cluster = this.resources.cluster;
-    const data = new ScrapeData(this.resources, signal);
-    const ctx: ScrapeContext = { cluster, clusterLabel: cluster.name, registry, data, signal, now: this.#now() };
+    const now = this.#now();
+    const data = new ScrapeData(this.resources, signal, now);
+    const ctx: ScrapeContext = { cluster, clusterLabel: cluster.name, registry, data, signal, now };
 
     const families = registerScrapeFamilies(registry);
     const failures: ScrapeResult['failures'] = [];

@@ -38,6 +38,7 @@ export async function probeAmqp(target: AmqpProbeTarget, signal?: AbortSignal): 
   let connection: ChannelModel | undefined;
   let timer: NodeJS.Timeout | undefined;
   let abortListener: (() => void) | undefined;
+  let finished = false;
 
   // The deadline closes the connection, which fails whatever step is pending.
   const deadline = new Promise<never>((_, reject) => {
@@ -53,8 +54,14 @@ export async function probeAmqp(target: AmqpProbeTarget, signal?: AbortSignal): 
     await Promise.race([
       deadline,
       (async () => {
-        connection = await amqp.connect(connectUrl(target), { timeout: target.timeoutMs, clientProperties: { connection_name: 'warren-amqp-probe' } });
-        connection.on('error', () => undefined); // reported through the failing step instead
+        const opened = await amqp.connect(connectUrl(target), { timeout: target.timeoutMs, clientProperties: { connection_name: 'warren-amqp-probe' } });
+        opened.on('error', () => undefined); // reported through the failing step instead
+        // The deadline may have fired while connecting: the probe is over, close what arrived late.
+        if (finished) {
+          await opened.close().catch(() => undefined);
+          return;
+        }
+        connection = opened;
         const channel = await connection.createConfirmChannel();
         result.connectSeconds = elapsed();
         await roundTrip(channel, result, elapsed);
@@ -65,6 +72,7 @@ export async function probeAmqp(target: AmqpProbeTarget, signal?: AbortSignal): 
     result.error = describeError(error);
     result.errorCode = error instanceof WarrenError && error.code === 'AMQP_PROBE_TIMEOUT' ? 'AMQP_PROBE_TIMEOUT' : 'AMQP_PROBE_FAILED';
   } finally {
+    finished = true;
     clearTimeout(timer);
     if (abortListener) signal?.removeEventListener('abort', abortListener);
     // Closing the connection deletes the exclusive queue, whatever step failed.

@@ -34,11 +34,11 @@ export class PrometheusPluginClient {
   readonly #path: string;
   readonly #timeoutMs: number;
 
-  constructor(node: NodeConfig, timeoutMs: number) {
+  constructor(node: NodeConfig, timeoutMs: number, tls: Record<string, unknown> = {}) {
     if (!node.prometheusUrl) throw new WarrenError('INVALID_ARGUMENT', `node ${node.name} has no prometheus_url`);
     const url = new URL(node.prometheusUrl);
     this.node = node.name;
-    this.#pool = new Pool(url.origin, { connections: 2, connect: { timeout: timeoutMs } });
+    this.#pool = new Pool(url.origin, { connections: 2, connect: { timeout: timeoutMs, ...tls } });
     this.#path = `${url.pathname.replace(/\/+$/, '')}/metrics/detailed`;
     this.#timeoutMs = timeoutMs;
   }
@@ -91,10 +91,15 @@ export function parseDetailedQueueMetrics(text: string): NodeQueueStats {
 /** vhost and queue of a sample line, and the index of the closing brace; undefined if malformed. */
 type LabelReader = (text: string, brace: number, end: number) => { vhost: string; queue: string; close: number } | undefined;
 
-const BUILD_VERSION = /rabbitmq_build_info\{[^\n]*?rabbitmq_version="([^"]*)"/;
+const BUILD_VERSION = /^rabbitmq_build_info\{[^\n]*?rabbitmq_version="([^"]*)"/;
 
+/** The plugin's version from its build_info line, wherever the family order puts it. */
 function buildVersion(text: string): string | undefined {
-  return BUILD_VERSION.exec(text.slice(0, 4096))?.[1];
+  const marker = 'rabbitmq_build_info{';
+  const start = text.startsWith(marker) ? 0 : text.indexOf(`\n${marker}`) + 1;
+  if (start === 0 && !text.startsWith(marker)) return undefined;
+  const end = text.indexOf('\n', start);
+  return BUILD_VERSION.exec(text.slice(start, end === -1 ? text.length : end))?.[1];
 }
 
 /** Whether this plugin version escapes label values (fixed in 3.11.24, 3.12.7 and 3.13.0). */

@@ -40,6 +40,23 @@ describe('management client against the real cluster', () => {
     await expect(api.healthCheck('../../api/users')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
+  it('reports a raised alarm as a failing check (503), not as nodes failing', async () => {
+    const api = client();
+    // A real memory alarm: a watermark far below what the node uses.
+    await control.cli('rabbitmqctl', 'rabbit2@localhost', ['set_vm_memory_high_watermark', '0.0001']);
+    try {
+      const alarmed = async () => !(await api.healthCheck('alarms')).ok;
+      expect(await waitFor(alarmed, 30_000)).toBe(true);
+      const result = await api.healthCheck('alarms');
+      expect(result).toMatchObject({ ok: false, status: 'failed' });
+      expect(result.reason).toMatch(/alarm/i);
+      expect(api.nodeHealth().every((n) => n.healthy && n.failures === 0)).toBe(true);
+    } finally {
+      await control.cli('rabbitmqctl', 'rabbit2@localhost', ['set_vm_memory_high_watermark', '0.4']);
+    }
+    expect(await waitFor(async () => (await api.healthCheck('alarms')).ok, 30_000)).toBe(true);
+  });
+
   it('carries status, error and reason from the API, without failing over on 4xx', async () => {
     const api = client();
     const error = await api.queue('/', 'warren-no-such-queue').catch((e: unknown) => e);

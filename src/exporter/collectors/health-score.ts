@@ -236,7 +236,7 @@ function writeScore(families: HealthFamilies, scopeLabels: [cluster: string, sco
 async function observeCluster(data: ScrapeData, configuredNodes: readonly string[], settings: ExporterSettings): Promise<ClusterObservations | undefined> {
   // Started together; each is memoized and shared with the other collectors of this scrape.
   const nodes = data.nodes();
-  const queues = data.queueMetadata().then((snapshot) => snapshot.queues, () => undefined);
+  const queues = data.selectedQueues().then((selection) => selection.queues.map((queue) => queue.meta), () => undefined);
   const probes = settings.amqpProbe.enabled ? data.amqpProbes().then((round) => round.outcomes, () => undefined) : Promise.resolve(undefined);
   try {
     return { configuredNodes, nodes: await nodes, queues: await queues, probes: await probes };

@@ -22,6 +22,8 @@ const TOTALS: OverviewSpec[] = [
 
 // Counters are what PromQL wants (rate() over them); the management API's own rates are kept
 // for dashboards moved over from kbudde's exporter. Both are absent when stats are disabled (4.x).
+// Sums over the nodes since each started: a node restart lowers them, which rate() reads as a
+// counter reset (a one-off overestimate for that window). The plugin's per-node counters avoid this.
 const COUNTERS: OverviewSpec[] = [
   ['warren_messages_published_total', 'Messages published into the cluster.', (o) => o.message_stats?.publish],
   ['warren_messages_confirmed_total', 'Messages confirmed to publishers.', (o) => o.message_stats?.confirm],
@@ -46,7 +48,8 @@ export const overviewCollector: Collector = {
     const totals = TOTALS.map(([name, help, value]) => ({ family: registry.gauge(name, help, C), value }));
     const counters = COUNTERS.map(([name, help, value]) => ({ family: registry.counter(name, help, C), value }));
     const rates = RATES.map(([name, help, value]) => ({ family: registry.gauge(name, help, C), value }));
-    const version = registry.gauge('rabbitmq_version_info', 'Versions of the node that answered; always 1.', ['cluster', 'rabbitmq', 'erlang', 'node', 'cluster_name']);
+    // kbudde's label set; `node` stays empty because the answering node varies between scrapes.
+    const version = registry.gauge('rabbitmq_version_info', 'RabbitMQ and Erlang versions as reported by the management API; always 1.', ['cluster', 'rabbitmq', 'erlang', 'node', 'cluster_name']);
 
     const overview = await data.overview();
     const cluster = [clusterLabel];
@@ -60,6 +63,6 @@ export const overviewCollector: Collector = {
     write(totals, (v) => Math.max(0, v));
     write(counters);
     write(rates);
-    version.set([clusterLabel, overview.rabbitmq_version ?? overview.product_version ?? '', overview.erlang_version ?? '', overview.node ?? '', overview.cluster_name ?? ''], 1);
+    version.set([clusterLabel, overview.rabbitmq_version ?? overview.product_version ?? '', overview.erlang_version ?? '', '', overview.cluster_name ?? ''], 1);
   },
 };

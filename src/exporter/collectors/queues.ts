@@ -4,17 +4,13 @@
 // even while the metadata is a few seconds old.
 import type { Collector } from '../collector.ts';
 import type { MetricRegistry } from '../metrics/registry.ts';
-import type { QueueMetadata } from '../queue-metadata.ts';
+import type { SelectedQueue } from '../queue-selection.ts';
 import { replicationOf } from '../replication.ts';
-import type { QueueSettings } from '../settings.ts';
-import type { QueueStatValues } from '../../rabbitmq/prometheus-plugin.ts';
 
 export const QUEUE_LABELS = ['cluster', 'vhost', 'queue', 'type', 'node', 'policy', 'durable', 'self'] as const;
 const CLUSTER = ['cluster'] as const;
 
-interface QueueRow {
-  meta: QueueMetadata;
-  stats: QueueStatValues | undefined;
+interface QueueRow extends SelectedQueue {
   /** Label values, built once and passed to every family: the registry renders them once too. */
   labels?: string[];
 }
@@ -26,24 +22,11 @@ export const queuesCollector: Collector = {
     const settings = data.resources.settings.queues;
     // Every family is registered before the data is read, so docs/metrics.md can list them all.
     const families = registerFamilies(registry, settings.details === 'full');
-    const [metadata, stats, nodes] = await Promise.all([data.queueMetadata(), data.queueStats(), data.nodes()]);
+    const [metadata, stats, nodes, selection] = await Promise.all([data.queueMetadata(), data.queueStats(), data.nodes(), data.selectedQueues()]);
     const running = new Set(nodes.filter((n) => n.running).map((n) => n.name));
     const clusterNodes = nodes.map((n) => n.name);
-    const nodesRead = new Set(stats.nodesRead);
-    const servedFromCache = metadata.fetchedAt < ctx.now;
-
-    const rows: QueueRow[] = [];
-    let excluded = 0;
-    for (const meta of metadata.queues) {
-      if (!selected(meta, settings)) {
-        excluded++;
-        continue;
-      }
-      const queueStats = stats.byQueue.get(meta.key);
-      // Cached metadata may list a queue deleted since: its leader answered and did not report it.
-      if (!queueStats && servedFromCache && nodesRead.has(meta.node)) continue;
-      rows.push({ meta, stats: queueStats });
-    }
+    const rows: QueueRow[] = selection.queues;
+    const excluded = selection.excluded;
 
     const kept = applyCap(rows, settings.maxQueues);
     writeQueueSeries(families.perQueue, clusterLabel, kept, ctx.now);
@@ -61,20 +44,6 @@ export const queuesCollector: Collector = {
     }
   },
 };
-
-function fullMatch(pattern: RegExp, value: string): boolean {
-  pattern.lastIndex = 0;
-  return pattern.test(value);
-}
-
-function selected(meta: QueueMetadata, settings: QueueSettings): boolean {
-  return (
-    fullMatch(settings.includeVhosts, meta.vhost) &&
-    !(settings.excludeVhosts && fullMatch(settings.excludeVhosts, meta.vhost)) &&
-    fullMatch(settings.include, meta.name) &&
-    !(settings.exclude && fullMatch(settings.exclude, meta.name))
-  );
-}
 
 /** The `max` deepest queues; queues without a known depth sort last. */
 function applyCap(rows: QueueRow[], max: number): QueueRow[] {

@@ -65,10 +65,12 @@ function scrapeContext(settings: ExporterSettings, answers: CatalogueAnswers): S
   const data: Omit<ScrapeData, 'resources'> & { resources: Pick<ClusterResources, 'settings'> } = {
     resources: { settings },
     signal,
+    startedAt: 0,
     overview: answer({}),
     nodes: answer([]),
     queueMetadata: answer({ queues: [], fetchedAt: 0, fetchMs: 0 }),
     queueStats: answer({ byQueue: new Map(), nodesRead: [], failures: [] }),
+    selectedQueues: answer({ queues: [], excluded: 0 }),
     healthChecks: answer([]),
     amqpProbes: answer({ outcomes: [], finishedAt: 0 }),
   };

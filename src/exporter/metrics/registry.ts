@@ -82,7 +82,7 @@ export class MetricRegistry {
     return this.#family({ name, help, type: 'counter', labelNames });
   }
 
-  /** The family registered under `name`, e.g. for a collector that adds to a shared family. */
+  /** The family registered under `name`. */
   get(name: string): MetricFamily | undefined {
     return this.#families.get(name);
   }

@@ -77,6 +77,11 @@ export interface RequestOptions<T> {
   timeoutMs?: number | undefined;
   /** Send to this node only, no failover (node-local endpoints such as health checks). */
   node?: string | undefined;
+  /**
+   * Statuses that are answers rather than failures (a health check's 503 means "check failed"):
+   * returned as ManagementApiError without failover and without marking the node unhealthy.
+   */
+  answerStatuses?: readonly number[];
   /** Extra headers, e.g. X-Reason when closing connections. */
   headers?: Record<string, string>;
 }
@@ -178,6 +183,10 @@ export class ManagementClient {
         health.recordSuccess(latencyMs, this.#now());
         return { data, node: health.node, latencyMs };
       } catch (error) {
+        if (error instanceof ManagementApiError && options.answerStatuses?.includes(error.status)) {
+          health.recordSuccess(performance.now() - started, this.#now());
+          throw error;
+        }
         const failure = classify(error, method, options.signal);
         if (!failure.failover) throw failure.error;
         health.recordFailure(describeError(failure.error), this.#now());
@@ -287,7 +296,7 @@ export class ManagementClient {
     if (!/^[a-z0-9-]+(\/[A-Za-z0-9_.@-]+)*$/.test(check)) throw new WarrenError('INVALID_ARGUMENT', `invalid health check name ${JSON.stringify(check)}`);
     if (options.node !== undefined) assertNodeName(options.node);
     try {
-      const { data, node } = await this.request(`/api/health/checks/${check}`, { schema: healthCheckSchema, node: options.node, signal: options.signal });
+      const { data, node } = await this.request(`/api/health/checks/${check}`, { schema: healthCheckSchema, node: options.node, signal: options.signal, answerStatuses: [503] });
       return { ok: data.status === 'ok', status: data.status, reason: data.reason, node };
     } catch (error) {
       if (error instanceof ManagementApiError && error.status === 503) {
@@ -365,7 +374,8 @@ function isConnectError(error: unknown): boolean {
   return typeof code === 'string' && ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code);
 }
 
-function tlsConnectOptions(cluster: ClusterConfig): Record<string, unknown> {
+/** undici connect options for the cluster's management TLS settings (also used for the plugin port). */
+export function tlsConnectOptions(cluster: ClusterConfig): Record<string, unknown> {
   const tls = cluster.management.tls;
   if (!tls) return {};
   return {

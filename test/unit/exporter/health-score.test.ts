@@ -282,7 +282,9 @@ describe('healthScoreCollector', () => {
   const cluster = { name: 'prod', nodes: NODES.map((name) => ({ name })) } as unknown as ClusterConfig;
 
   function context(data: Partial<Record<'nodes' | 'queueMetadata' | 'amqpProbes', () => Promise<unknown>>>, settings: ExporterSettings = defaultExporterSettings()): ScrapeContext {
-    const scrapeData = { resources: { settings }, ...data } as unknown as ScrapeData;
+    // The health score reads the scrape's queue selection; here it is every queue of the metadata.
+    const selectedQueues = async () => ({ queues: ((await data.queueMetadata?.()) as { queues: QueueMetadata[] }).queues.map((meta) => ({ meta, stats: undefined })), excluded: 0 });
+    const scrapeData = { resources: { settings }, selectedQueues, ...data } as unknown as ScrapeData;
     return { cluster, clusterLabel: 'prod', registry: new MetricRegistry(), data: scrapeData, signal: new AbortController().signal, now: 0 };
   }
 

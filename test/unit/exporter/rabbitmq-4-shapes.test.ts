@@ -9,6 +9,7 @@ import { overviewCollector } from '../../../src/exporter/collectors/overview.ts'
 import { queuesCollector } from '../../../src/exporter/collectors/queues.ts';
 import { MetricRegistry } from '../../../src/exporter/metrics/registry.ts';
 import { policiesSchema, queueMetadataSchema, toQueueMetadata } from '../../../src/exporter/queue-metadata.ts';
+import { selectQueues } from '../../../src/exporter/queue-selection.ts';
 import type { ScrapeData } from '../../../src/exporter/scrape-data.ts';
 import { defaultExporterSettings } from '../../../src/exporter/settings.ts';
 import { capabilitiesOf, parseBrokerVersion } from '../../../src/rabbitmq/capabilities.ts';
@@ -33,6 +34,7 @@ async function scrape(): Promise<Sample[]> {
     nodes: async () => nodes,
     queueMetadata: async () => ({ queues, fetchedAt: now, fetchMs: 5 }),
     queueStats: async () => ({ byQueue: pluginStats, nodesRead: ['rabbit@a', 'rabbit@b'], failures: [] }),
+    selectedQueues: async () => selectQueues({ queues, fetchedAt: now, fetchMs: 5 }, { byQueue: pluginStats, nodesRead: ['rabbit@a', 'rabbit@b'] }, defaultExporterSettings().queues, now),
   } as unknown as ScrapeData;
   const cluster = { name: 'prod', nodes: nodes.map((n) => ({ name: n.name })) } as unknown as ClusterConfig;
   const ctx: ScrapeContext = { cluster, clusterLabel: 'prod', registry, data, signal: new AbortController().signal, now };

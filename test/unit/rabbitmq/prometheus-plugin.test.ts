@@ -106,3 +106,12 @@ describe('which plugin versions escape label values (rabbitmq-server#9648)', () 
     expect(labelsEscaped(version)).toBe(escaped);
   });
 });
+
+describe('finding the plugin version in a large response', () => {
+  it('reads build_info after thousands of queue lines, as 3.10 orders its families', () => {
+    const padding = Array.from({ length: 200 }, (_, i) => `rabbitmq_detailed_queue_messages{vhost="/",queue="filler-${i}"} 0`).join('\n');
+    const text = `${padding}\nrabbitmq_detailed_queue_messages{vhost="/",queue="back\\slash"} 4\nrabbitmq_build_info{rabbitmq_version="3.10.8",erlang_version="25.2.3"} 1\n`;
+    expect(text.length).toBeGreaterThan(8192);
+    expect(parseDetailedQueueMetrics(text).get(queueKey('/', 'back\\slash'))?.get('messages')).toBe(4);
+  });
+});
