@@ -34,4 +34,11 @@ describe('scrapeTimeoutMs', () => {
     expect(scrapeTimeoutMs(requestWith('0.6'), FALLBACK_MS)).toBe(500);
     expect(scrapeTimeoutMs(requestWith(), 200)).toBe(200);
   });
+
+  it('gives timers whole milliseconds within range, whatever the header says', () => {
+    expect(scrapeTimeoutMs(requestWith('1.001'), FALLBACK_MS)).toBe(500);
+    expect(scrapeTimeoutMs(requestWith('0.0001'), FALLBACK_MS)).toBe(1);
+    expect(scrapeTimeoutMs(requestWith('1e9'), FALLBACK_MS)).toBe(300_000);
+    for (const header of ['1.001', '0.0001', '1e9', '3.3333']) expect(Number.isInteger(scrapeTimeoutMs(requestWith(header), FALLBACK_MS))).toBe(true);
+  });
 });
