@@ -33,6 +33,9 @@ export interface QueueStats {
   failures: { node: string; error: string }[];
 }
 
+/** How far ahead the certificate-expiration check looks. */
+const CERTIFICATE_WARNING_WEEKS = 4;
+
 export interface NamedHealthCheck extends HealthCheckResult {
   /** The endpoint name, e.g. `alarms` or `node-is-quorum-critical`. */
   check: string;
@@ -107,14 +110,17 @@ export class ScrapeData {
       const running = (await this.nodes()).filter((n) => n.running).map((n) => n.name);
       const configured = new Set(this.resources.cluster.nodes.map((n) => n.name));
       const checks: Promise<NamedHealthCheck>[] = [];
-      const run = (check: string, node?: string) =>
+      // `endpoint` may carry arguments (certificate-expiration/4/weeks); the label is its name.
+      const run = (endpoint: string, node?: string) => {
+        const check = endpoint.split('/')[0] as string;
         checks.push(
-          api.healthCheck(check, { node, signal: this.signal }).then(
+          api.healthCheck(endpoint, { node, signal: this.signal }).then(
             // Cluster-wide checks get node "": the node that happened to answer would churn series.
             (result) => ({ ...result, node: node ?? '', check }),
             (error: unknown) => ({ ok: false, status: 'error', reason: describeError(error), node: node ?? '', check }),
           ),
         );
+      };
       run('alarms');
       run('virtual-hosts');
       // Mirroring, and with it the mirror-sync check, exists on 3.x only.
@@ -122,6 +128,8 @@ export class ScrapeData {
       for (const node of running.filter((n) => configured.has(n))) {
         run('node-is-quorum-critical', node);
         if (version?.startsWith('3.')) run('node-is-mirror-sync-critical', node);
+        // Fails when a TLS listener's certificate expires within four weeks; passes without TLS listeners.
+        run(`certificate-expiration/${CERTIFICATE_WARNING_WEEKS}/weeks`, node);
       }
       return Promise.all(checks);
     });

@@ -108,6 +108,14 @@ describe('exporter against the real cluster', () => {
       expect(value(samples, 'warren_scrape_collector_duration_seconds', { collector })).toBeGreaterThanOrEqual(0);
     }
     expect(value(samples, 'rabbitmq_up', { cluster: 'local' })).toBe(1);
+    for (const check of ['alarms', 'virtual-hosts']) expect(value(samples, 'warren_health_check_passing', { check, node: '' }), check).toBe(1);
+    for (const node of ['rabbit1@localhost', 'rabbit2@localhost', 'rabbit3@localhost']) {
+      for (const check of ['node-is-quorum-critical', 'node-is-mirror-sync-critical', 'certificate-expiration']) {
+        expect(value(samples, 'warren_health_check_passing', { check, node }), `${check} on ${node}`).toBeDefined();
+      }
+      // No TLS listeners on the local stack: nothing can expire.
+      expect(value(samples, 'warren_health_check_passing', { check: 'certificate-expiration', node })).toBe(1);
+    }
     const lint = await promtoolCheckMetrics(text);
     expect(lint.problems).toEqual([]);
   });

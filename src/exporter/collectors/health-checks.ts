@@ -8,7 +8,7 @@ export const healthChecksCollector: Collector = {
     // Registered before the data is read, so docs/metrics.md can list it.
     const passing = registry.gauge(
       'warren_health_check_passing',
-      'RabbitMQ health check outcome: 1 passing, 0 failing (alarms, virtual-hosts, node-is-quorum-critical, node-is-mirror-sync-critical).',
+      'RabbitMQ health check outcome: 1 passing, 0 failing (alarms, virtual-hosts, node-is-quorum-critical, node-is-mirror-sync-critical, certificate-expiration within 4 weeks).',
       ['cluster', 'check', 'node'],
     );
     const checks = await data.healthChecks();
