@@ -23,8 +23,13 @@ export const BINARIES = {
   amtool: '/usr/bin/amtool',
 } as const;
 
+export interface RequiredTool {
+  binary: string;
+  debianPackage: string;
+}
+
 /** What `up` cannot do without, and the Debian package providing each. */
-const REQUIRED: readonly { binary: string; debianPackage: string }[] = [
+const REQUIRED: readonly RequiredTool[] = [
   { binary: BINARIES.rabbitmqServer, debianPackage: 'rabbitmq-server' },
   { binary: BINARIES.rabbitmqctl, debianPackage: 'rabbitmq-server' },
   { binary: BINARIES.prometheus, debianPackage: 'prometheus' },
@@ -52,9 +57,9 @@ export async function findExecutable(name: string, fallbacks: readonly string[] 
   return null;
 }
 
-export async function missingPackages(): Promise<string[]> {
+export async function missingPackages(required: readonly RequiredTool[] = REQUIRED): Promise<string[]> {
   const missing = new Set<string>();
-  for (const { binary, debianPackage } of REQUIRED) {
+  for (const { binary, debianPackage } of required) {
     if (!(await isExecutable(binary))) {
       missing.add(debianPackage);
     }
@@ -63,8 +68,8 @@ export async function missingPackages(): Promise<string[]> {
 }
 
 /** Installs whatever is missing when running as root; otherwise says what to install. */
-export async function ensurePackages(aptLog: string, report: Reporter): Promise<void> {
-  const missing = await missingPackages();
+export async function ensurePackages(aptLog: string, report: Reporter, required: readonly RequiredTool[] = REQUIRED): Promise<void> {
+  const missing = await missingPackages(required);
   if (missing.length === 0) {
     report('packages: all present');
     return;

@@ -23,6 +23,7 @@ import { nodeStatus } from './status.ts';
 export { StackError, isStackError } from './errors.ts';
 export type { StackErrorCode } from './errors.ts';
 export { haproxyRuntimeCommand } from './haproxy.ts';
+export { ensurePackages, type RequiredTool } from './packages.ts';
 export { nodePaths, stackPaths } from './paths.ts';
 export type { NodePaths, StackPaths } from './paths.ts';
 export { rabbitmqctl, rabbitmqctlEnv } from './rabbitmq-cli.ts';
