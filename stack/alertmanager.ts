@@ -1,13 +1,10 @@
 // Alertmanager, run from the repo's alerting/alertmanager.yml with its state under the state dir.
 
-import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { LOCAL_HOST, LOCAL_PORTS } from '../src/config/local-stack.ts';
-import type { DaemonSpec } from './daemons.ts';
-import { StackError } from './errors.ts';
-import { runCommand } from './exec.ts';
+import { validateRepoConfig, type DaemonSpec } from './daemons.ts';
 import { isHttpOk } from './http.ts';
-import { BINARIES, isExecutable } from './packages.ts';
+import { BINARIES } from './packages.ts';
 import type { StackPaths } from './paths.ts';
 
 interface AlertmanagerConfig {
@@ -23,21 +20,6 @@ export function findAlertmanagerConfigDrift(configText: string): string[] {
   }
   const expectedOrigin = `http://${LOCAL_HOST}:${LOCAL_PORTS.remediator}`;
   return urls.filter((url) => !url.startsWith(`${expectedOrigin}/`)).map((url) => `webhook ${url} is not on ${expectedOrigin}`);
-}
-
-async function validateAlertmanagerConfig(configFile: string): Promise<void> {
-  const drift = findAlertmanagerConfigDrift(await readFile(configFile, 'utf8'));
-  if (drift.length > 0) {
-    throw new StackError('STACK_CONFIG_INVALID', `${configFile} disagrees with src/config/local-stack.ts: ${drift.join('; ')}`);
-  }
-  if (!(await isExecutable(BINARIES.amtool))) {
-    return;
-  }
-  try {
-    await runCommand(BINARIES.amtool, ['check-config', configFile]);
-  } catch (error) {
-    throw new StackError('STACK_CONFIG_INVALID', `amtool rejects ${configFile}: ${(error as Error).message}`, { cause: error });
-  }
 }
 
 export function alertmanagerUrl(): string {
@@ -58,6 +40,6 @@ export function alertmanagerDaemon(paths: StackPaths): DaemonSpec {
     paths: paths.alertmanager,
     ports: { web: LOCAL_PORTS.alertmanager },
     isReady: async () => await isHttpOk(`${alertmanagerUrl()}/-/ready`),
-    validate: async () => await validateAlertmanagerConfig(configFile),
+    validate: async () => await validateRepoConfig({ configFile, findDrift: findAlertmanagerConfigDrift, tool: BINARIES.amtool, toolArgs: ['check-config', configFile] }),
   };
 }

@@ -1,12 +1,13 @@
 // HAProxy, Prometheus and Alertmanager share one life cycle: spawned detached with output to a log
 // file, tracked by a pid file we write, ready when a probe says so, stopped with SIGTERM.
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCAL_HOST } from '../src/config/local-stack.ts';
 import { StackError } from './errors.ts';
-import { spawnDaemon } from './exec.ts';
+import { runCommand, spawnDaemon } from './exec.ts';
+import { isExecutable } from './packages.ts';
 import type { ServicePaths } from './paths.ts';
 import { assertPortsFree, isProcessAlive, livePidFromFile, removeFile, terminateProcess, writePidFile } from './processes.ts';
 import type { Reporter } from './progress.ts';
@@ -88,4 +89,28 @@ export async function daemonStatus(spec: DaemonSpec): Promise<ComponentStatus> {
     ports: { ...spec.ports },
     detail: pid === null ? 'not running' : healthy ? 'ready' : 'running but not ready',
   };
+}
+
+export interface RepoConfigCheck {
+  configFile: string;
+  /** Differences from src/config/local-stack.ts, as readable lines. */
+  findDrift: (configText: string) => string[];
+  /** The service's own checker (promtool, amtool), skipped when it is not installed. */
+  tool: string;
+  toolArgs: readonly string[];
+  cwd?: string;
+}
+
+/** A repo config must agree with the stack's topology and pass the service's own checker. */
+export async function validateRepoConfig(check: RepoConfigCheck): Promise<void> {
+  const drift = check.findDrift(await readFile(check.configFile, 'utf8'));
+  if (drift.length > 0) {
+    throw new StackError('STACK_CONFIG_INVALID', `${check.configFile} disagrees with src/config/local-stack.ts: ${drift.join('; ')}`);
+  }
+  if (!(await isExecutable(check.tool))) return;
+  try {
+    await runCommand(check.tool, check.toolArgs, { cwd: check.cwd });
+  } catch (error) {
+    throw new StackError('STACK_CONFIG_INVALID', `${path.basename(check.tool)} rejects ${check.configFile}: ${(error as Error).message}`, { cause: error });
+  }
 }

@@ -1,14 +1,11 @@
 // Prometheus, run from the repo's stack/prometheus.yml with its data under the state dir.
 
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { LOCAL_HOST, LOCAL_NODES, LOCAL_PORTS } from '../src/config/local-stack.ts';
-import type { DaemonSpec } from './daemons.ts';
-import { StackError } from './errors.ts';
-import { runCommand } from './exec.ts';
+import { validateRepoConfig, type DaemonSpec } from './daemons.ts';
 import { isHttpOk } from './http.ts';
-import { BINARIES, isExecutable } from './packages.ts';
+import { BINARIES } from './packages.ts';
 import type { StackPaths } from './paths.ts';
 
 interface StaticConfigs {
@@ -54,22 +51,6 @@ export function findPrometheusConfigDrift(configText: string): string[] {
   return problems;
 }
 
-async function validatePrometheusConfig(configFile: string): Promise<void> {
-  const drift = findPrometheusConfigDrift(await readFile(configFile, 'utf8'));
-  if (drift.length > 0) {
-    throw new StackError('STACK_CONFIG_INVALID', `${configFile} disagrees with src/config/local-stack.ts: ${drift.join('; ')}`);
-  }
-  if (!(await isExecutable(BINARIES.promtool))) {
-    return;
-  }
-  try {
-    // cwd matters: promtool resolves rule_files relative to the config file like Prometheus does.
-    await runCommand(BINARIES.promtool, ['check', 'config', configFile], { cwd: path.dirname(configFile) });
-  } catch (error) {
-    throw new StackError('STACK_CONFIG_INVALID', `promtool rejects ${configFile}: ${(error as Error).message}`, { cause: error });
-  }
-}
-
 export function prometheusUrl(): string {
   return `http://${address(LOCAL_PORTS.prometheus)}`;
 }
@@ -88,6 +69,8 @@ export function prometheusDaemon(paths: StackPaths): DaemonSpec {
     paths: paths.prometheus,
     ports: { web: LOCAL_PORTS.prometheus },
     isReady: async () => await isHttpOk(`${prometheusUrl()}/-/ready`),
-    validate: async () => await validatePrometheusConfig(configFile),
+    // cwd matters: promtool resolves rule_files relative to the config file like Prometheus does.
+    validate: async () =>
+      await validateRepoConfig({ configFile, findDrift: findPrometheusConfigDrift, tool: BINARIES.promtool, toolArgs: ['check', 'config', configFile], cwd: path.dirname(configFile) }),
   };
 }

@@ -4,7 +4,7 @@
 import { selectCluster } from '../config/load.ts';
 import type { ClusterConfig, WarrenConfig } from '../config/types.ts';
 import { describeError } from '../errors.ts';
-import { probeAmqp, type AmqpProbeResult } from '../rabbitmq/amqp-probe.ts';
+import { amqpProbeTargets, probeAmqp, type AmqpProbeResult } from '../rabbitmq/amqp-probe.ts';
 import type { Capabilities } from '../rabbitmq/capabilities.ts';
 import { ManagementClient, type HealthCheckResult } from '../rabbitmq/management/client.ts';
 import type { NodeHealthSnapshot } from '../rabbitmq/management/node-health.ts';
@@ -45,7 +45,7 @@ export async function collectClusterStatus(cluster: ClusterConfig, signal?: Abor
   const client = new ManagementClient(cluster);
   const report: ClusterStatusReport = { cluster: cluster.name, reachable: false, nodes: [], checks: [], probes: [], managementNodes: [], healthy: false };
   try {
-    const probes = Promise.all(probeTargets(cluster).map(async ({ via, url }) => ({ via, ...(await probeAmqp({ ...cluster.amqp, url }, signal)) })));
+    const probes = Promise.all(amqpProbeTargets(cluster).map(async ({ target, url }) => ({ via: target, ...(await probeAmqp({ ...cluster.amqp, url }, signal)) })));
     try {
       const [identity, nodes] = await Promise.all([client.identify(signal), client.nodes(signal)]);
       report.reachable = true;
@@ -78,12 +78,6 @@ export async function collectClusterStatus(cluster: ClusterConfig, signal?: Abor
 
 function failedCheck(node: string, error: unknown): HealthCheckResult {
   return { ok: false, status: 'error', reason: describeError(error), node };
-}
-
-function probeTargets(cluster: ClusterConfig): { via: string; url: string }[] {
-  const targets = cluster.nodes.flatMap((node) => (node.amqpUrl ? [{ via: node.name, url: node.amqpUrl }] : []));
-  if (cluster.amqp.loadBalancerUrl) targets.push({ via: 'load balancer', url: cluster.amqp.loadBalancerUrl });
-  return targets;
 }
 
 function toNodeStatus(node: RabbitNode): NodeStatus {

@@ -3,7 +3,7 @@
 // probe timeout. Scrapes report the latest outcome and its age.
 import type { ClusterConfig } from '../config/types.ts';
 import { untilAborted } from '../abort.ts';
-import { probeAmqp } from '../rabbitmq/amqp-probe.ts';
+import { amqpProbeTargets, probeAmqp } from '../rabbitmq/amqp-probe.ts';
 import type { ProbeOutcome } from './scrape-data.ts';
 
 export interface ProbeRound {
@@ -58,8 +58,7 @@ export class AmqpProbeScheduler {
 
   async #probeAll(): Promise<ProbeRound> {
     const cluster = this.#cluster;
-    const targets = cluster.nodes.flatMap((n) => (n.amqpUrl ? [{ target: n.name, url: n.amqpUrl }] : []));
-    if (cluster.amqp.loadBalancerUrl) targets.unshift({ target: 'load_balancer', url: cluster.amqp.loadBalancerUrl });
+    const targets = amqpProbeTargets(cluster);
     const signal = this.#stopping.signal;
     const outcomes = await Promise.all(targets.map(async ({ target, url }) => ({ target, ...(await probeAmqp({ ...cluster.amqp, url }, signal)) })));
     this.#latest = { outcomes, finishedAt: this.#now() };

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import type { Secret } from '../config/secret.ts';
+import type { ClusterConfig } from '../config/types.ts';
 import { WarrenError, describeError } from '../errors.ts';
 
 export interface AmqpProbeTarget {
@@ -28,6 +29,16 @@ export interface AmqpProbeResult {
   totalSeconds: number;
   error?: string | undefined;
   errorCode?: 'AMQP_PROBE_FAILED' | 'AMQP_PROBE_TIMEOUT' | undefined;
+}
+
+/** The `target` of the probe through the cluster's load balancer. */
+export const LOAD_BALANCER_TARGET = 'load_balancer';
+
+/** Where a cluster is probed: each node with an AMQP URL, then the load balancer if configured. */
+export function amqpProbeTargets(cluster: ClusterConfig): { target: string; url: string }[] {
+  const targets = cluster.nodes.flatMap((node) => (node.amqpUrl ? [{ target: node.name, url: node.amqpUrl }] : []));
+  if (cluster.amqp.loadBalancerUrl) targets.push({ target: LOAD_BALANCER_TARGET, url: cluster.amqp.loadBalancerUrl });
+  return targets;
 }
 
 /** Runs one probe. Never throws: failures are reported in the result, with the phase reached. */

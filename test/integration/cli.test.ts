@@ -57,7 +57,7 @@ describe('warren status', () => {
     const report = JSON.parse(result.stdout);
     expect(report).toMatchObject({ cluster: 'local', reachable: true, healthy: true });
     expect(report.nodes).toHaveLength(3);
-    expect(report.probes.map((p: { via: string }) => p.via)).toEqual(['rabbit1@localhost', 'rabbit2@localhost', 'rabbit3@localhost', 'load balancer']);
+    expect(report.probes.map((p: { via: string }) => p.via)).toEqual(['rabbit1@localhost', 'rabbit2@localhost', 'rabbit3@localhost', 'load_balancer']);
     expect(result.code).toBe(0);
     const text = await warren(['status']);
     expect(text.stdout).toMatch(/^cluster local.*: HEALTHY/);

@@ -5,12 +5,14 @@
 import type { Collector } from '../collector.ts';
 import type { MetricRegistry } from '../metrics/registry.ts';
 import type { SelectedQueue } from '../queue-selection.ts';
-import { replicationOf } from '../replication.ts';
+import { replicationOf, type Replication } from '../replication.ts';
 
 export const QUEUE_LABELS = ['cluster', 'vhost', 'queue', 'type', 'node', 'policy', 'durable', 'self'] as const;
 const CLUSTER = ['cluster'] as const;
 
 interface QueueRow extends SelectedQueue {
+  /** Computed once per queue, read by the per-queue series and the cluster summary. */
+  replication: Replication | undefined;
   /** Label values, built once and passed to every family: the registry renders them once too. */
   labels?: string[];
 }
@@ -25,17 +27,18 @@ export const queuesCollector: Collector = {
     const [metadata, stats, nodes, selection] = await Promise.all([data.queueMetadata(), data.queueStats(), data.nodes(), data.selectedQueues()]);
     const running = new Set(nodes.filter((n) => n.running).map((n) => n.name));
     const clusterNodes = nodes.map((n) => n.name);
-    const rows: QueueRow[] = selection.queues;
+    // Own rows: the selection is shared with the health score and stays untouched.
+    const rows: QueueRow[] = selection.queues.map((queue) => ({ ...queue, replication: replicationOf(queue.meta, running, clusterNodes) }));
     const excluded = selection.excluded;
 
     const kept = applyCap(rows, settings.maxQueues);
     writeQueueSeries(families.perQueue, clusterLabel, kept, ctx.now);
-    writeReplication(families.replication, clusterLabel, kept, running, clusterNodes);
+    writeReplication(families.replication, clusterLabel, kept);
 
     families.exported.set([clusterLabel], kept.length);
     families.excluded.set([clusterLabel], excluded);
     families.omitted.set([clusterLabel], rows.length - kept.length);
-    writeReplicationSummary(families.summary, clusterLabel, rows, running, clusterNodes);
+    writeReplicationSummary(families.summary, clusterLabel, rows);
     families.metadataAge.set([clusterLabel], Math.max(0, (ctx.now - metadata.fetchedAt) / 1000));
     for (const node of stats.nodesRead) families.statsNodeUp.set([clusterLabel, node], 1);
     for (const failure of stats.failures) families.statsNodeUp.set([clusterLabel, failure.node], 0);
@@ -140,11 +143,10 @@ function normaliseState(state: string): string {
   return state === 'live' || state === '' ? 'running' : state;
 }
 
-function writeReplication(f: QueueFamilies['replication'], cluster: string, rows: QueueRow[], running: ReadonlySet<string>, clusterNodes: readonly string[]): void {
+function writeReplication(f: QueueFamilies['replication'], cluster: string, rows: QueueRow[]): void {
   // Families without samples are not rendered, so a cluster without mirrored queues shows none.
   for (const row of rows) {
-    const { meta } = row;
-    const replication = replicationOf(meta, running, clusterNodes);
+    const { meta, replication } = row;
     if (!replication) continue;
     const labels = labelsOf(cluster, row);
     if (replication.kind === 'mirrored') {
@@ -164,10 +166,9 @@ function writeReplication(f: QueueFamilies['replication'], cluster: string, rows
   }
 }
 
-function writeReplicationSummary(f: QueueFamilies['summary'], cluster: string, rows: QueueRow[], running: ReadonlySet<string>, clusterNodes: readonly string[]): void {
+function writeReplicationSummary(f: QueueFamilies['summary'], cluster: string, rows: QueueRow[]): void {
   const counts = { quorum: { total: 0, unhealthy: 0 }, mirrored: { total: 0, unhealthy: 0 } };
-  for (const { meta } of rows) {
-    const replication = replicationOf(meta, running, clusterNodes);
+  for (const { replication } of rows) {
     if (!replication) continue;
     counts[replication.kind].total++;
     if (!replication.healthy) counts[replication.kind].unhealthy++;
