@@ -15,7 +15,11 @@ export type WarrenErrorCode =
   | 'CLI_FAILED'
   | 'CLI_TIMEOUT'
   | 'UNKNOWN_CLUSTER'
-  | 'UNKNOWN_NODE';
+  | 'UNKNOWN_NODE'
+  | 'STATE_UNAVAILABLE'
+  | 'REMEDIATOR_UNSAFE_CONFIG'
+  | 'STRATEGY_FAILED'
+  | 'STRATEGY_TIMEOUT';
 
 export class WarrenError extends Error {
   readonly code: WarrenErrorCode;

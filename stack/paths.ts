@@ -3,7 +3,7 @@
 
 import path from 'node:path';
 import type { LocalStackNode } from '../src/config/local-stack.ts';
-import { localErlangHome, localStackDir } from '../src/config/local-stack.ts';
+import { localErlangHome, localRemediatorTokenFile, localStackDir } from '../src/config/local-stack.ts';
 
 export interface NodePaths {
   readonly dir: string;
@@ -39,7 +39,10 @@ export interface StackPaths {
   readonly aptLog: string;
   readonly haproxy: ServicePaths & { readonly configFile: string; readonly adminSocket: string };
   readonly prometheus: ServicePaths & { readonly configFile: string; readonly dataDir: string };
-  readonly alertmanager: ServicePaths & { readonly configFile: string };
+  /** Rendered from `templateFile` (the repo's alerting/alertmanager.yml) by `up`. */
+  readonly alertmanager: ServicePaths & { readonly configFile: string; readonly templateFile: string };
+  /** Bearer token shared by the local Alertmanager and `warren remediator`. */
+  readonly remediatorTokenFile: string;
 }
 
 /** The repository root: this file lives in `<repo>/stack/`. */
@@ -76,8 +79,10 @@ export function stackPaths(env: NodeJS.ProcessEnv = process.env, repoRoot: strin
     },
     alertmanager: {
       ...serviceDir('alertmanager'),
-      configFile: path.join(repoRoot, 'alerting', 'alertmanager.yml'),
+      configFile: path.join(stackDir, 'alertmanager', 'alertmanager.yml'),
+      templateFile: path.join(repoRoot, 'alerting', 'alertmanager.yml'),
     },
+    remediatorTokenFile: localRemediatorTokenFile(stackDir),
   };
 }
 

@@ -5,6 +5,7 @@ import { describeError, isWarrenError } from '../errors.ts';
 import { checkConfigCommand } from './check-config.ts';
 import { exporterCommand } from './exporter.ts';
 import { resolveConfig } from './config-source.ts';
+import { remediatorCommand } from './remediator.ts';
 import { processIo, type CliIo } from './io.ts';
 import { statusCommand } from './status.ts';
 
@@ -41,6 +42,17 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .option('--listen <host:port>', 'override exporter.listen_address')
     .action(async (options: { config?: string; listen?: string }) => {
       exitCode = await exporterCommand(resolveConfig(options.config, io), options);
+    });
+
+  program
+    .command('remediator')
+    .description('receive Alertmanager webhooks and run recovery strategies (POST /api/v1/alerts)')
+    .option('-c, --config <file>', 'config file (default: $WARREN_CONFIG, ./warren.yml, or the local stack)')
+    .option('--listen <host:port>', 'override remediation.listen_address')
+    .option('--mode <mode>', 'override remediation.mode: enforce, dry_run or approve')
+    .option('--state-file <file>', 'override remediation.state_file (SQLite)')
+    .action(async (options: { config?: string; listen?: string; mode?: string; stateFile?: string }) => {
+      exitCode = await remediatorCommand(resolveConfig(options.config, io), options);
     });
 
   try {

@@ -1,16 +1,30 @@
 // Reads warren.yml into typed objects. Every problem (YAML syntax, schema, unreadable secrets) is
 // collected and reported with its YAML path and line, so one run of `check-config` shows them all.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
 import { WarrenError, isWarrenError } from '../errors.ts';
 import type { ExporterSettings } from '../exporter/settings.ts';
-import { warrenConfigSchema, type CliParsed, type ExporterParsed, type ClusterParsed, type WarrenConfigInput, type WarrenConfigParsed } from './schema.ts';
+import { DEFAULT_RULE_INPUTS } from '../remediator/routing/default-rules.ts';
+import type { MaintenanceWindow, RemediationRule, RemediatorSettings } from '../remediator/settings.ts';
+import {
+  WEEKDAYS,
+  mostCautiousMode,
+  remediationRuleSchema,
+  warrenConfigSchema,
+  type CliParsed,
+  type ExporterParsed,
+  type ClusterParsed,
+  type RemediationParsed,
+  type RemediationRuleParsed,
+  type WarrenConfigInput,
+  type WarrenConfigParsed,
+} from './schema.ts';
 import { formatPath } from './yaml-path.ts';
-import { resolveSecret, type SecretReference } from './secret.ts';
+import { resolveSecret, type Secret, type SecretReference } from './secret.ts';
 import { DEFAULT_CLI_BIN_DIR, DEFAULT_CLI_TIMEOUT_MS, type ClusterConfig, type NodeCliConfig, type WarrenConfig } from './types.ts';
-import { LOCAL_CLUSTER_NAME, LOCAL_HOST, LOCAL_NODES, LOCAL_PORTS, LOCAL_USER, localErlangHome } from './local-stack.ts';
+import { LOCAL_CLUSTER_NAME, LOCAL_HOST, LOCAL_NODES, LOCAL_PORTS, LOCAL_USER, localErlangHome, localRemediatorTokenFile } from './local-stack.ts';
 
 export interface ConfigProblem {
   /** Dotted YAML path, e.g. `clusters.prod.nodes[1].management_url`; `(root)` for the document. */
@@ -91,12 +105,20 @@ export function localStackConfig(stackDir: string, options: LoadOptions = {}): W
         })),
       },
     },
+    // The remediator's state lives with the stack's; Alertmanager's token is used once `stack up` made it.
+    remediation: {
+      state_file: `${stackDir}/remediator/state.db`,
+      alertmanager: { url: `http://${LOCAL_HOST}:${LOCAL_PORTS.alertmanager}` },
+      ...(existsSync(localRemediatorTokenFile(stackDir)) ? { auth: { bearer_token_file: localRemediatorTokenFile(stackDir) } } : {}),
+    },
   };
   const source = 'built-in local stack defaults';
   return buildConfig(warrenConfigSchema.parse(input), source, process.cwd(), options.env ?? process.env, () => ({}));
 }
 
 type Locator = (path: readonly PropertyKey[]) => { line?: number; column?: number };
+/** Resolves a secret whose YAML keys are `<last key of yamlPath>`, `..._env` and `..._file`. */
+type SecretResolver = (ref: SecretReference, yamlPath: PropertyKey[]) => Secret;
 
 function issueToProblems(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCounter): ConfigProblem[] {
   if (issue.code === 'unrecognized_keys') {
@@ -141,7 +163,7 @@ function buildConfig(parsed: WarrenConfigParsed, source: string, baseDir: string
       return resolveSecret(fileRef, env, formatPath(yamlPath));
     } catch (error) {
       if (!isWarrenError(error, 'SECRET_UNAVAILABLE')) throw error;
-      const key = ref.env !== undefined ? 'password_env' : 'password_file';
+      const key = `${String(yamlPath.at(-1))}${ref.env !== undefined ? '_env' : '_file'}`;
       problems.push({ path: formatPath([...yamlPath.slice(0, -1), key]), message: error.message.replace(/^[^:]*: /, ''), ...locateAt([...yamlPath.slice(0, -1), key]) });
       return resolveSecret({ value: '' }, env, '');
     }
@@ -153,6 +175,7 @@ function buildConfig(parsed: WarrenConfigParsed, source: string, baseDir: string
   }
 
   const exporter = buildExporterSettings(parsed.exporter, path, secret);
+  const remediation = buildRemediatorSettings(parsed.remediation, path, secret);
   if (problems.length > 0) throw new ConfigError(source, problems);
 
   const [firstCluster] = clusters.keys();
@@ -162,6 +185,7 @@ function buildConfig(parsed: WarrenConfigParsed, source: string, baseDir: string
     logLevel: parsed.log.level,
     clusters,
     exporter,
+    remediation,
   };
 }
 
@@ -169,7 +193,7 @@ function buildCluster(
   name: string,
   cluster: ClusterParsed,
   path: (p: string) => string,
-  secret: (ref: SecretReference, yamlPath: PropertyKey[]) => ReturnType<typeof resolveSecret>,
+  secret: SecretResolver,
 ): ClusterConfig {
   const { management, amqp } = cluster;
   const tls = management.tls;
@@ -225,7 +249,7 @@ function anchored(pattern: string): RegExp {
 function buildExporterSettings(
   exporter: ExporterParsed,
   path: (p: string) => string,
-  secret: (ref: SecretReference, yamlPath: PropertyKey[]) => ReturnType<typeof resolveSecret>,
+  secret: SecretResolver,
 ): ExporterSettings {
   const { address, port } = parseListenAddress(exporter.listen_address);
   const { queues, health_score: score } = exporter;
@@ -258,6 +282,87 @@ function buildExporterSettings(
       clusterWarningBelow: score.cluster_warning_below,
       clusterCriticalBelow: score.cluster_critical_below,
     },
+  };
+}
+
+function buildRemediatorSettings(remediation: RemediationParsed, path: (p: string) => string, secret: SecretResolver): RemediatorSettings {
+  const { address, port } = parseListenAddress(remediation.listen_address);
+  const { auth, escalation_webhook: webhook, alertmanager } = remediation;
+  const at = (...keys: PropertyKey[]): PropertyKey[] => ['remediation', ...keys];
+  const bearerToken = (holder: { bearer_token?: string | undefined; bearer_token_env?: string | undefined; bearer_token_file?: string | undefined }, yamlPath: PropertyKey[]) =>
+    holder.bearer_token === undefined && holder.bearer_token_env === undefined && holder.bearer_token_file === undefined
+      ? undefined
+      : secret({ value: holder.bearer_token, env: holder.bearer_token_env, file: holder.bearer_token_file }, yamlPath);
+  const basicAuth = (basic: { username: string; password?: string | undefined; password_env?: string | undefined; password_file?: string | undefined } | undefined, yamlPath: PropertyKey[]) =>
+    basic && { username: basic.username, password: secret({ value: basic.password, env: basic.password_env, file: basic.password_file }, [...yamlPath, 'password']) };
+
+  const rules = remediation.rules.map((rule) => buildRule(rule, remediation, 'config'));
+  if (remediation.default_rules) {
+    // The shipped rules are YAML-shaped input: they take the same schema and builder as configured ones.
+    rules.push(...DEFAULT_RULE_INPUTS.map((input) => buildRule(remediationRuleSchema.parse(input), remediation, 'default')));
+  }
+  return {
+    listenAddress: address,
+    port,
+    tls: remediation.tls && { certFile: path(remediation.tls.cert_file), keyFile: path(remediation.tls.key_file) },
+    auth: {
+      bearerToken: auth && bearerToken(auth, at('auth', 'bearer_token')),
+      basicAuth: basicAuth(auth?.basic_auth, at('auth', 'basic_auth')),
+    },
+    mode: remediation.mode,
+    // `:memory:` is SQLite's in-memory database, not a file name.
+    stateFile: remediation.state_file === ':memory:' ? ':memory:' : path(remediation.state_file),
+    maxBodyBytes: remediation.max_body_size,
+    executeTimeoutMs: remediation.execute_timeout,
+    verifyTimeoutMs: remediation.verify_timeout,
+    verifyIntervalMs: remediation.verify_interval,
+    cooldownMs: remediation.cooldown,
+    breaker: { maxAttempts: remediation.breaker.max_attempts, windowMs: remediation.breaker.window, openForMs: remediation.breaker.open_for },
+    dedupRetentionMs: remediation.dedup_retention,
+    approvalTimeoutMs: remediation.approval_timeout,
+    escalationWebhook: webhook && { url: webhook.url, bearerToken: bearerToken(webhook, at('escalation_webhook', 'bearer_token')), timeoutMs: webhook.timeout },
+    alertmanager: alertmanager && {
+      url: alertmanager.url,
+      checkSilences: alertmanager.check_silences,
+      timeoutMs: alertmanager.timeout,
+      basicAuth: basicAuth(alertmanager.basic_auth, at('alertmanager', 'basic_auth')),
+    },
+    maintenanceWindows: remediation.maintenance_windows.map((window): MaintenanceWindow => {
+      if (window.from !== undefined && window.to !== undefined) return { name: window.name, kind: 'absolute', fromMs: window.from, toMs: window.to };
+      return {
+        name: window.name,
+        kind: 'weekly',
+        weekdays: window.weekdays === undefined ? [0, 1, 2, 3, 4, 5, 6] : [...new Set(window.weekdays.map((day) => WEEKDAYS.indexOf(day)))].sort((a, b) => a - b),
+        startMinute: window.start as number,
+        endMinute: window.end as number,
+        timezone: window.timezone ?? 'UTC',
+      };
+    }),
+    rules,
+  };
+}
+
+/** A rule with every setting it leaves out taken from the section, and its effective mode. */
+function buildRule(rule: RemediationRuleParsed, section: RemediationParsed, origin: RemediationRule['origin']): RemediationRule {
+  return {
+    name: rule.name,
+    matchers: rule.matchers,
+    status: rule.status,
+    chain: rule.strategies.map((step) => ({
+      strategy: step.strategy,
+      params: step.params,
+      executeTimeoutMs: step.execute_timeout ?? section.execute_timeout,
+      verifyTimeoutMs: step.verify_timeout ?? section.verify_timeout,
+    })),
+    continue: rule.continue,
+    mode: mostCautiousMode(section.mode, rule.mode ?? section.mode),
+    cooldownMs: rule.cooldown ?? section.cooldown,
+    breaker: {
+      maxAttempts: rule.breaker?.max_attempts ?? section.breaker.max_attempts,
+      windowMs: rule.breaker?.window ?? section.breaker.window,
+      openForMs: rule.breaker?.open_for ?? section.breaker.open_for,
+    },
+    origin,
   };
 }
 

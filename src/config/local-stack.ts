@@ -42,6 +42,11 @@ export function localStackDir(env: NodeJS.ProcessEnv, repoRoot: string): string 
   return env.WARREN_STACK_DIR ?? `${repoRoot}/.stack`;
 }
 
+/** The bearer token the local Alertmanager presents to `warren remediator` (written by `npm run stack -- up`). */
+export function localRemediatorTokenFile(stackDir: string): string {
+  return `${stackDir}/remediator.token`;
+}
+
 /** HOME holding the shared Erlang cookie, as seen by every node and every CLI call. */
 export function localErlangHome(stackDir: string): string {
   return `${stackDir}/home`;

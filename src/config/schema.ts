@@ -3,6 +3,11 @@
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './duration.ts';
 import { isValidNodeName } from '../rabbitmq/names.ts';
+import type { RemediationMode } from '../remediator/settings.ts';
+import { DEFAULT_RULE_INPUTS } from '../remediator/routing/default-rules.ts';
+import { parseMatcher } from '../remediator/routing/matchers.ts';
+import { validateTemplate } from '../remediator/routing/templates.ts';
+import { STRATEGY_NAMES, isStrategyName, strategyParams, type StrategyName } from '../remediator/strategies/catalogue.ts';
 
 export const NODE_SELECTION_STRATEGIES = [
   'round_robin',
@@ -62,11 +67,36 @@ const secretFields = {
 };
 
 function atMostOneSecret(value: Partial<Record<'password' | 'password_env' | 'password_file', unknown>>, ctx: z.RefinementCtx): void {
-  const given = (['password', 'password_env', 'password_file'] as const).filter((key) => value[key] !== undefined);
+  atMostOneOf(['password', 'password_env', 'password_file'], value, ctx);
+}
+
+function atMostOneOf(keys: readonly string[], value: unknown, ctx: z.RefinementCtx): void {
+  if (typeof value !== 'object' || value === null) return;
+  const given = keys.filter((key) => (value as Record<string, unknown>)[key] !== undefined);
   if (given.length > 1) {
     ctx.addIssue({ code: 'custom', path: [given[1] as string], message: `give only one of ${given.join(', ')}` });
   }
 }
+
+/** `bearer_token`, `bearer_token_env` and `bearer_token_file`: at most one of them. */
+const BEARER_TOKEN_KEYS = ['bearer_token', 'bearer_token_env', 'bearer_token_file'] as const;
+const bearerTokenFields = {
+  bearer_token: z.string().min(1).optional(),
+  bearer_token_env: secretFields.password_env,
+  bearer_token_file: secretFields.password_file,
+};
+
+const basicAuthSchema = z.strictObject({ username: z.string().min(1), ...secretFields }).superRefine(atMostOneSecret, evenWithOtherErrors);
+
+/** Basic auth where a password is mandatory: an empty password is no credential. */
+const basicAuthWithPasswordSchema = basicAuthSchema.superRefine((auth, ctx) => {
+  if (typeof auth !== 'object' || auth === null) return;
+  if (auth.password === undefined && auth.password_env === undefined && auth.password_file === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['password'], message: 'required: give one of password, password_env, password_file' });
+  }
+}, evenWithOtherErrors);
+
+const serverTlsSchema = z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) });
 
 const tlsSchema = z.strictObject({
   ca_file: z.string().min(1).optional(),
@@ -169,8 +199,8 @@ const listenAddress = z.string().superRefine((text, ctx) => {
 
 const exporterSchema = z.strictObject({
   listen_address: listenAddress.default('0.0.0.0:9419'),
-  tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
-  basic_auth: z.strictObject({ username: z.string().min(1), ...secretFields }).superRefine(atMostOneSecret, evenWithOtherErrors).optional(),
+  tls: serverTlsSchema.optional(),
+  basic_auth: basicAuthSchema.optional(),
   scrape_timeout: boundedDuration(1000, 300_000).prefault('10s'),
   queues: z
     .strictObject({
@@ -206,12 +236,239 @@ const exporterSchema = z.strictObject({
 });
 export type ExporterParsed = z.output<typeof exporterSchema>;
 
+// ---- remediation: the Alertmanager webhook receiver and its rules ----
+
+/** Most cautious first: a rule's effective mode is the earlier of the global mode and its own. */
+export const REMEDIATION_MODES = ['dry_run', 'approve', 'enforce'] as const satisfies readonly RemediationMode[];
+
+/** The more cautious of two modes (dry_run over approve over enforce). */
+export function mostCautiousMode(a: RemediationMode, b: RemediationMode): RemediationMode {
+  return REMEDIATION_MODES[Math.min(REMEDIATION_MODES.indexOf(a), REMEDIATION_MODES.indexOf(b))] as RemediationMode;
+}
+
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+export const RULE_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+const WEEK_MS = 604_800_000;
+const DAY_MS = 86_400_000;
+
+const bearerTokenSecret = (value: unknown, ctx: z.RefinementCtx) => atMostOneOf(BEARER_TOKEN_KEYS, value, ctx);
+
+const remediationAuthSchema = z
+  .strictObject({ ...bearerTokenFields, basic_auth: basicAuthWithPasswordSchema.optional() })
+  .superRefine(bearerTokenSecret, evenWithOtherErrors)
+  .superRefine((auth, ctx) => {
+    if (typeof auth !== 'object' || auth === null) return;
+    if ([...BEARER_TOKEN_KEYS, 'basic_auth' as const].every((key) => auth[key] === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give bearer_token (or bearer_token_env, bearer_token_file), basic_auth, or both' });
+    }
+  }, evenWithOtherErrors);
+
+/** An Alertmanager label matcher, parsed (and its regex compiled) at load time. */
+const matcherText = z.string().transform((text, ctx) => {
+  try {
+    return parseMatcher(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const paramTemplate = z.string().superRefine((text, ctx) => {
+  const problem = validateTemplate(text);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const strategyStepSchema = z
+  .strictObject({
+    strategy: z
+      .string()
+      .refine(isStrategyName, { error: (issue) => `unknown strategy ${JSON.stringify(issue.input)}: known strategies are ${STRATEGY_NAMES.join(', ')}` })
+      .transform((name) => name as StrategyName),
+    params: z.record(z.string(), paramTemplate).default({}),
+    execute_timeout: boundedDuration(1000, DAY_MS).optional(),
+    verify_timeout: boundedDuration(1000, DAY_MS).optional(),
+  })
+  .superRefine((step, ctx) => {
+    if (typeof step !== 'object' || step === null || typeof step.strategy !== 'string' || !isStrategyName(step.strategy)) return;
+    const params: unknown = step.params ?? {};
+    if (typeof params !== 'object' || params === null) return;
+    const { required, allowed } = strategyParams(step.strategy);
+    for (const name of Object.keys(params)) {
+      if (!allowed.includes(name)) ctx.addIssue({ code: 'custom', path: ['params', name], message: `unknown param for ${step.strategy}: allowed ${allowed.join(', ')}` });
+    }
+    for (const name of required) {
+      if (!Object.hasOwn(params, name)) ctx.addIssue({ code: 'custom', path: ['params', name], message: `required by strategy ${step.strategy}` });
+    }
+  }, evenWithOtherErrors);
+
+const breakerFields = {
+  max_attempts: z.number().int().min(1).max(100),
+  window: boundedDuration(1000, WEEK_MS),
+  open_for: boundedDuration(1000, WEEK_MS),
+};
+
+export const remediationRuleSchema = z.strictObject({
+  name: z.string().regex(RULE_NAME, 'rule names use letters, digits, _ . - (at most 128)'),
+  matchers: z.array(matcherText).min(1, 'a rule needs at least one matcher'),
+  status: z.enum(['firing', 'resolved', 'any']).default('firing'),
+  strategies: z.array(strategyStepSchema).min(1, 'a rule needs at least one strategy'),
+  continue: z.boolean().default(false),
+  mode: z.enum(REMEDIATION_MODES).optional(),
+  cooldown: boundedDuration(0, WEEK_MS).optional(),
+  breaker: z
+    .strictObject({ max_attempts: breakerFields.max_attempts.optional(), window: breakerFields.window.optional(), open_for: breakerFields.open_for.optional() })
+    .optional(),
+});
+export type RemediationRuleInput = z.input<typeof remediationRuleSchema>;
+export type RemediationRuleParsed = z.output<typeof remediationRuleSchema>;
+
+/** `HH:MM`, 24-hour clock, as minutes after midnight. */
+const clockTime = z.string().transform((text, ctx) => {
+  const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(text);
+  if (!match) {
+    ctx.addIssue({ code: 'custom', message: `expected HH:MM on a 24-hour clock (e.g. 22:00), got ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }
+  return Number(match[1]) * 60 + Number(match[2]);
+});
+
+/** An ISO-8601 instant with its offset (`2026-12-01T00:00:00Z`, `...T02:00:00+02:00`), as epoch ms. */
+const instant = z.string().transform((text, ctx) => {
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/.exec(text);
+  const ms = Date.parse(text);
+  // Date.parse rolls 2026-02-30 over to March 2; a calendar check refuses it.
+  const days = match ? new Date(Date.UTC(Number(match[1]), Number(match[2]), 0)).getUTCDate() : 0;
+  if (!match || Number.isNaN(ms) || Number(match[3]) < 1 || Number(match[3]) > days || Number(match[4]) > 23 || Number(match[5]) > 59 || Number(match[6] ?? 0) > 59) {
+    ctx.addIssue({ code: 'custom', message: `expected an ISO-8601 instant with a time zone offset (e.g. 2026-12-01T00:00:00Z), got ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+export function isValidTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const WEEKLY_KEYS = ['weekdays', 'start', 'end', 'timezone'] as const;
+const ABSOLUTE_KEYS = ['from', 'to'] as const;
+
+const maintenanceWindowSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    weekdays: z.array(z.enum(WEEKDAYS)).min(1).optional(),
+    start: clockTime.optional(),
+    end: clockTime.optional(),
+    timezone: z.string().refine(isValidTimeZone, { error: (issue) => `unknown time zone ${JSON.stringify(issue.input)}: use an IANA name such as UTC or Europe/Berlin` }).optional(),
+    from: instant.optional(),
+    to: instant.optional(),
+  })
+  .superRefine((window, ctx) => {
+    if (typeof window !== 'object' || window === null) return;
+    const weekly = WEEKLY_KEYS.filter((key) => window[key] !== undefined);
+    const absolute = ABSOLUTE_KEYS.filter((key) => window[key] !== undefined);
+    if (weekly.length > 0 && absolute.length > 0) {
+      ctx.addIssue({ code: 'custom', path: [absolute[0] as string], message: `a window is weekly (weekdays, start, end, timezone) or absolute (from, to), not both: remove ${absolute.join(', ')} or ${weekly.join(', ')}` });
+      return;
+    }
+    if (absolute.length > 0) {
+      for (const key of ABSOLUTE_KEYS) if (window[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'required (an absolute window needs from and to)' });
+      if (typeof window.from === 'number' && typeof window.to === 'number' && window.to <= window.from) {
+        ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
+      }
+      return;
+    }
+    if (weekly.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'give start and end (a weekly window) or from and to (an absolute window)' });
+      return;
+    }
+    for (const key of ['start', 'end'] as const) if (window[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'required (a weekly window needs start and end)' });
+    if (typeof window.start === 'number' && window.start === window.end) {
+      ctx.addIssue({ code: 'custom', path: ['end'], message: 'must differ from start (end before start crosses midnight)' });
+    }
+  }, evenWithOtherErrors);
+
+const remediationSchema = z
+  .strictObject({
+    listen_address: listenAddress.default('0.0.0.0:9420'),
+    tls: serverTlsSchema.optional(),
+    auth: remediationAuthSchema.optional(),
+    mode: z.enum(REMEDIATION_MODES).default('dry_run'),
+    state_file: z.string().min(1).default('.warren/remediator.db'),
+    max_body_size: z.number().int().min(1024).max(67_108_864).default(1_048_576),
+    execute_timeout: boundedDuration(1000, DAY_MS).prefault('2m'),
+    verify_timeout: boundedDuration(1000, DAY_MS).prefault('5m'),
+    verify_interval: boundedDuration(100, 3_600_000).prefault('5s'),
+    cooldown: boundedDuration(0, WEEK_MS).prefault('10m'),
+    breaker: z
+      .strictObject({
+        max_attempts: breakerFields.max_attempts.default(3),
+        window: breakerFields.window.prefault('1h'),
+        open_for: breakerFields.open_for.prefault('1h'),
+      })
+      .prefault({}),
+    dedup_retention: boundedDuration(60_000, 365 * DAY_MS).prefault('168h'),
+    approval_timeout: boundedDuration(60_000, WEEK_MS).prefault('1h'),
+    escalation_webhook: z
+      .strictObject({ url: url(['http', 'https']), ...bearerTokenFields, timeout: boundedDuration(1, 300_000).prefault('5s') })
+      .superRefine(bearerTokenSecret, evenWithOtherErrors)
+      .optional(),
+    alertmanager: z
+      .strictObject({
+        url: url(['http', 'https']),
+        check_silences: z.boolean().default(false),
+        timeout: boundedDuration(1, 300_000).prefault('5s'),
+        basic_auth: basicAuthWithPasswordSchema.optional(),
+      })
+      .optional(),
+    maintenance_windows: z.array(maintenanceWindowSchema).default([]),
+    default_rules: z.boolean().default(true),
+    rules: z.array(remediationRuleSchema).default([]),
+  })
+  .superRefine((section, ctx) => {
+    if (typeof section !== 'object' || section === null) return;
+    reportDuplicateNames(section.rules, 'rules', 'rule', ctx);
+    reportDuplicateNames(section.maintenance_windows, 'maintenance_windows', 'window', ctx);
+    if (section.default_rules !== false && Array.isArray(section.rules)) {
+      const defaults = new Set(DEFAULT_RULE_INPUTS.map((rule) => rule.name));
+      section.rules.forEach((rule: unknown, index) => {
+        const name = nameOf(rule);
+        if (name !== undefined && defaults.has(name)) {
+          ctx.addIssue({ code: 'custom', path: ['rules', index, 'name'], message: `${name} is the name of a shipped default rule: rename this rule, or set default_rules: false` });
+        }
+      });
+    }
+  }, evenWithOtherErrors);
+export type RemediationParsed = z.output<typeof remediationSchema>;
+
+function nameOf(item: unknown): string | undefined {
+  const name = typeof item === 'object' && item !== null ? (item as { name?: unknown }).name : undefined;
+  return typeof name === 'string' ? name : undefined;
+}
+
+function reportDuplicateNames(items: unknown, key: string, what: string, ctx: z.RefinementCtx): void {
+  if (!Array.isArray(items)) return;
+  const seen = new Map<string, number>();
+  items.forEach((item: unknown, index) => {
+    const name = nameOf(item);
+    if (name === undefined) return;
+    const first = seen.get(name);
+    if (first !== undefined) ctx.addIssue({ code: 'custom', path: [key, index, 'name'], message: `duplicate ${what} name ${name} (also ${key}[${first}])` });
+    else seen.set(name, index);
+  });
+}
+
 export const CLUSTER_NAME = /^[a-zA-Z_][a-zA-Z0-9_.-]{0,62}$/;
 
 export const warrenConfigSchema = z
   .strictObject({
     default_cluster: z.string().optional(),
     exporter: exporterSchema.prefault({}),
+    remediation: remediationSchema.prefault({}),
     log: z
       .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') })
       .prefault({}),
@@ -228,7 +485,28 @@ export const warrenConfigSchema = z
     if (config.default_cluster === undefined && names.length > 1) {
       ctx.addIssue({ code: 'custom', path: ['default_cluster'], message: 'required when more than one cluster is configured' });
     }
+    reportUnknownClusterParams(config.remediation, names, ctx);
   }, evenWithOtherErrors);
+
+/** A literal `cluster` strategy param must name a configured cluster (a templated one is checked per alert). */
+function reportUnknownClusterParams(remediation: unknown, clusters: readonly string[], ctx: z.RefinementCtx): void {
+  const rules = (remediation as { rules?: unknown } | undefined)?.rules;
+  if (!Array.isArray(rules)) return;
+  rules.forEach((rule: unknown, ruleIndex) => {
+    const steps = (rule as { strategies?: unknown } | null)?.strategies;
+    if (!Array.isArray(steps)) return;
+    steps.forEach((step: unknown, stepIndex) => {
+      const cluster = (step as { params?: { cluster?: unknown } } | null)?.params?.cluster;
+      if (typeof cluster === 'string' && !cluster.includes('{{') && !clusters.includes(cluster)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['remediation', 'rules', ruleIndex, 'strategies', stepIndex, 'params', 'cluster'],
+          message: `names no configured cluster (have: ${clusters.join(', ')})`,
+        });
+      }
+    });
+  });
+}
 
 export type WarrenConfigInput = z.input<typeof warrenConfigSchema>;
 export type WarrenConfigParsed = z.output<typeof warrenConfigSchema>;

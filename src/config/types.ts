@@ -1,5 +1,6 @@
 // The validated, typed configuration the rest of warren works with. Produced only by load.ts.
 import type { ExporterSettings } from '../exporter/settings.ts';
+import type { RemediatorSettings } from '../remediator/settings.ts';
 import type { Secret } from './secret.ts';
 import type { NODE_SELECTION_STRATEGIES, TEMPLATABLE_OPERATIONS } from './schema.ts';
 
@@ -67,6 +68,7 @@ export interface WarrenConfig {
   logLevel: LogLevel;
   clusters: ReadonlyMap<string, ClusterConfig>;
   exporter: ExporterSettings;
+  remediation: RemediatorSettings;
 }
 
 export const DEFAULT_CLI_BIN_DIR = '/usr/sbin';

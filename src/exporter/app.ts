@@ -16,7 +16,7 @@ import { nodesCollector } from './collectors/nodes.ts';
 import { overviewCollector } from './collectors/overview.ts';
 import { queuesCollector } from './collectors/queues.ts';
 import type { HostSampler } from './host-sampler.ts';
-import { TEXT_CONTENT_TYPE } from './metrics/registry.ts';
+import { TEXT_CONTENT_TYPE } from '../metrics/registry.ts';
 import { AmqpProbeScheduler } from './probe-scheduler.ts';
 import { QueueMetadataCache } from './queue-metadata.ts';
 import type { ClusterResources } from './scrape-data.ts';

@@ -2,7 +2,7 @@
 // turning already-fetched (or lazily fetched, shared) data into metric families of a fresh
 // per-scrape registry. The scraper times each collector and records its success.
 import type { ClusterConfig } from '../config/types.ts';
-import type { MetricRegistry } from './metrics/registry.ts';
+import type { MetricRegistry } from '../metrics/registry.ts';
 import type { ScrapeData } from './scrape-data.ts';
 
 export interface ScrapeContext {

@@ -4,7 +4,7 @@
 import { untilAborted } from '../abort.ts';
 import { describeError } from '../errors.ts';
 import type { Collector, ScrapeContext } from './collector.ts';
-import { MetricRegistry } from './metrics/registry.ts';
+import { MetricRegistry } from '../metrics/registry.ts';
 import { ScrapeData, type ClusterResources } from './scrape-data.ts';
 
 export interface ScrapeResult {

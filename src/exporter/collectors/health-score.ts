@@ -5,7 +5,7 @@
 import type { RabbitNode } from '../../rabbitmq/management/schemas.ts';
 import type { Collector, ScrapeContext } from '../collector.ts';
 import type { HostSample, HostSampler } from '../host-sampler.ts';
-import type { MetricFamily } from '../metrics/registry.ts';
+import type { MetricFamily } from '../../metrics/registry.ts';
 import type { QueueMetadata } from '../queue-metadata.ts';
 import { replicationOf } from '../replication.ts';
 import type { ScrapeData } from '../scrape-data.ts';

@@ -3,7 +3,7 @@
 // `_total` counters). There is no `cluster` label: the host is not a property of a cluster.
 import type { Collector, ScrapeContext } from '../collector.ts';
 import { HOST_PARTS, type HostSample, type HostSampler } from '../host-sampler.ts';
-import type { MetricRegistry } from '../metrics/registry.ts';
+import type { MetricRegistry } from '../../metrics/registry.ts';
 
 export function hostCollector(sampler: Pick<HostSampler, 'latest'>): Collector {
   return {

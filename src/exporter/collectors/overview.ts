@@ -2,7 +2,7 @@
 // versions. Names follow kbudde's exporter where it exported the same quantity.
 import type { Overview } from '../../rabbitmq/management/schemas.ts';
 import type { Collector } from '../collector.ts';
-import type { MetricFamily } from '../metrics/registry.ts';
+import type { MetricFamily } from '../../metrics/registry.ts';
 
 const C = ['cluster'] as const;
 

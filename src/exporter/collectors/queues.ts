@@ -3,7 +3,7 @@
 // is intersected with the nodes running now, so a stopped node shows as a missing replica at once
 // even while the metadata is a few seconds old.
 import type { Collector } from '../collector.ts';
-import type { MetricRegistry } from '../metrics/registry.ts';
+import type { MetricRegistry } from '../../metrics/registry.ts';
 import type { SelectedQueue } from '../queue-selection.ts';
 import { replicationOf, type Replication } from '../replication.ts';
 

@@ -8,7 +8,7 @@ import type { ScrapeContext } from '../collector.ts';
 import type { ClusterResources, ScrapeData } from '../scrape-data.ts';
 import { registerScrapeFamilies } from '../scraper.ts';
 import { defaultExporterSettings, type ExporterSettings, type QueueSettings } from '../settings.ts';
-import { MetricRegistry, type MetricDefinition } from './registry.ts';
+import { MetricRegistry, type MetricDefinition } from '../../metrics/registry.ts';
 
 /** The `source` of the families the scraper itself writes around the collectors. */
 export const SCRAPER_SOURCE = 'scrape';

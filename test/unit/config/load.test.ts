@@ -73,6 +73,71 @@ describe('config validation reports each kind of problem with its YAML path', ()
   });
 });
 
+/** A config whose `remediation:` key is on line 6, so the section's first line is line 7. */
+const withRemediation = (section: string): string => `clusters:\n  a:\n    nodes:${VALID_NODE}\nremediation:\n${section}`;
+const rule = (extra: string, strategies = '[{ strategy: notify_only }]'): string => `  rules:\n    - name: r\n      matchers: ['fault="x"']\n      strategies: ${strategies}\n${extra}`;
+
+describe('remediation validation reports each problem with its YAML path', () => {
+  it.each([
+    ['unknown key', '  mod: enforce\n', 'remediation.mod', /unknown key/, 7],
+    ['bad mode', '  mode: yolo\n', 'remediation.mode', /dry_run.*approve.*enforce/, 7],
+    ['body size out of range', '  max_body_size: 10\n', 'remediation.max_body_size', />=1024/, 7],
+    ['negative cooldown', '  cooldown: -1s\n', 'remediation.cooldown', /invalid duration/, 7],
+    ['two ways to give the bearer token', '  auth:\n    bearer_token: x\n    bearer_token_env: TOKEN\n', 'remediation.auth.bearer_token_env', /give only one of bearer_token, bearer_token_env/, 9],
+    ['empty auth', '  auth: {}\n', 'remediation.auth', /give bearer_token .*basic_auth, or both/, 7],
+    ['basic auth without a password', '  auth:\n    basic_auth: { username: am }\n', 'remediation.auth.basic_auth.password', /required: give one of password, password_env, password_file/, 8],
+    ['bearer token env var not set', '  auth:\n    bearer_token_env: NOT_SET_ANYWHERE\n', 'remediation.auth.bearer_token_env', /NOT_SET_ANYWHERE is not set/, 8],
+    ['alertmanager without url', '  alertmanager: { check_silences: true }\n', 'remediation.alertmanager.url', /required/, 7],
+    ['escalation webhook with a bad scheme', '  escalation_webhook: { url: "ftp://x" }\n', 'remediation.escalation_webhook.url', /scheme must be one of http, https/, 7],
+    ['unknown strategy lists the known ones', rule('', '[{ strategy: restart_node }]'), 'remediation.rules[0].strategies[0].strategy', /unknown strategy "restart_node": known strategies are notify_only, sync_queue/, 10],
+    ['unknown param names the allowed ones', rule('', '[{ strategy: sync_queue, params: { vhost: a, queue: b, node: c } }]'), 'remediation.rules[0].strategies[0].params.node', /unknown param for sync_queue: allowed vhost, queue, cluster/, 10],
+    ['missing required param', rule('', '[{ strategy: sync_queue, params: { vhost: a } }]'), 'remediation.rules[0].strategies[0].params.queue', /required by strategy sync_queue/, 10],
+    ['template other than $labels', rule('', `[{ strategy: sync_queue, params: { vhost: '{{ .Labels.vhost }}', queue: q } }]`), 'remediation.rules[0].strategies[0].params.vhost', /unsupported template \{\{ \.Labels\.vhost \}\}/, 10],
+    ['literal cluster param naming no cluster', rule('', '[{ strategy: notify_only, params: { cluster: prod } }]'), 'remediation.rules[0].strategies[0].params.cluster', /names no configured cluster \(have: a\)/, 10],
+    ['bad matcher syntax', `  rules:\n    - name: r\n      matchers: ['fault="x"', 'severity critical']\n      strategies: [{ strategy: notify_only }]\n`, 'remediation.rules[0].matchers[1]', /invalid matcher "severity critical": no operator/, 9],
+    ['invalid matcher regex', `  rules:\n    - name: r\n      matchers: ['queue=~"(orders"']\n      strategies: [{ strategy: notify_only }]\n`, 'remediation.rules[0].matchers[0]', /invalid matcher "queue=~\\"\(orders\\"": invalid regular expression/, 9],
+    ['no matchers', `  rules:\n    - name: r\n      matchers: []\n      strategies: [{ strategy: notify_only }]\n`, 'remediation.rules[0].matchers', /at least one matcher/, 9],
+    ['no strategies', rule('', '[]'), 'remediation.rules[0].strategies', /at least one strategy/, 10],
+    ['bad rule name', `  rules:\n    - name: "my rule"\n      matchers: ['a="b"']\n      strategies: [{ strategy: notify_only }]\n`, 'remediation.rules[0].name', /letters, digits/, 8],
+    ['duplicate rule names', `${rule('')}    - name: r\n      matchers: ['a="b"']\n      strategies: [{ strategy: notify_only }]\n`, 'remediation.rules[1].name', /duplicate rule name r \(also rules\[0\]\)/, 11],
+    ['a rule named like a shipped default', `  rules:\n    - name: default-disk_low\n      matchers: ['a="b"']\n      strategies: [{ strategy: notify_only }]\n`, 'remediation.rules[0].name', /shipped default rule/, 8],
+    ['bad rule status', rule('      status: pending\n'), 'remediation.rules[0].status', /firing.*resolved.*any/, 11],
+    ['unknown breaker key', rule('      breaker: { max_attemps: 2 }\n'), 'remediation.rules[0].breaker.max_attemps', /unknown key/, 11],
+    ['duplicate window names', '  maintenance_windows:\n    - { name: w, start: "01:00", end: "02:00" }\n    - { name: w, start: "03:00", end: "04:00" }\n', 'remediation.maintenance_windows[1].name', /duplicate window name w/, 9],
+    ['both window forms', '  maintenance_windows:\n    - name: w\n      start: "01:00"\n      end: "02:00"\n      from: 2026-12-01T00:00:00Z\n      to: 2026-12-01T06:00:00Z\n', 'remediation.maintenance_windows[0].from', /weekly .* or absolute .*, not both/, 11],
+    ['neither window form', '  maintenance_windows:\n    - name: w\n      timezone: UTC\n', 'remediation.maintenance_windows[0].start', /required \(a weekly window needs start and end\)/, 8],
+    ['invalid time zone', '  maintenance_windows:\n    - { name: w, start: "01:00", end: "02:00", timezone: Europe/Atlantis }\n', 'remediation.maintenance_windows[0].timezone', /unknown time zone "Europe\/Atlantis"/, 8],
+    ['bad clock time', '  maintenance_windows:\n    - { name: w, start: "24:00", end: "02:00" }\n', 'remediation.maintenance_windows[0].start', /HH:MM/, 8],
+    ['start equals end', '  maintenance_windows:\n    - { name: w, start: "02:00", end: "02:00" }\n', 'remediation.maintenance_windows[0].end', /must differ from start/, 8],
+    ['unknown weekday', '  maintenance_windows:\n    - { name: w, weekdays: [saturday], start: "01:00", end: "02:00" }\n', 'remediation.maintenance_windows[0].weekdays[0]', /"sun"\|"mon"/, 8],
+    ['absolute window ending before it starts', '  maintenance_windows:\n    - name: w\n      from: 2026-12-01T06:00:00Z\n      to: 2026-12-01T00:00:00Z\n', 'remediation.maintenance_windows[0].to', /must be after from/, 10],
+    ['instant without an offset', '  maintenance_windows:\n    - name: w\n      from: 2026-12-01T00:00:00\n      to: 2026-12-01T06:00:00Z\n', 'remediation.maintenance_windows[0].from', /ISO-8601 instant with a time zone offset/, 9],
+    ['impossible date', '  maintenance_windows:\n    - name: w\n      from: 2026-02-30T00:00:00Z\n      to: 2026-12-01T06:00:00Z\n', 'remediation.maintenance_windows[0].from', /ISO-8601 instant/, 9],
+  ])('%s', (_name, section, path, message, line) => {
+    const problems = problemsOf(withRemediation(section));
+    const problem = problems.find((p) => p.path === path);
+    expect(problem, JSON.stringify(problems)).toBeDefined();
+    expect(problem?.message).toMatch(message);
+    expect(problem?.line).toBe(line);
+  });
+
+  it('collects every remediation problem of a file in one pass', () => {
+    const section = `  mode: yolo\n  maintenance_windows:\n    - { name: w, start: "02:00", end: "02:00", timezone: Nowhere/Land }\n    - { name: w, from: 2026-12-01T00:00:00Z, to: 2026-11-01T00:00:00Z }\n  rules:\n    - name: r\n      matchers: ['bad matcher']\n      strategies:\n        - { strategy: sync_queue, params: { vhost: '{{ $labels.vhost' } }\n        - { strategy: reboot }\n    - name: r\n      matchers: ['a="b"']\n      strategies: [{ strategy: notify_only }]\n`;
+    expect(problemsOf(withRemediation(section)).map((p) => p.path)).toEqual([
+      'remediation.mode',
+      'remediation.maintenance_windows[0].end',
+      'remediation.maintenance_windows[0].timezone',
+      'remediation.maintenance_windows[1].name',
+      'remediation.maintenance_windows[1].to',
+      'remediation.rules[0].matchers[0]',
+      'remediation.rules[0].strategies[0].params.queue',
+      'remediation.rules[0].strategies[0].params.vhost',
+      'remediation.rules[0].strategies[1].strategy',
+      'remediation.rules[1].name',
+    ]);
+  });
+});
+
 describe('valid config becomes typed objects', () => {
   it('loads the shipped example with defaults filled in', () => {
     const config = loadConfigFile(new URL('../../../warren.example.yml', import.meta.url).pathname);

@@ -18,7 +18,7 @@ import {
   type HostScoreInputs,
 } from '../../../src/exporter/collectors/health-score.ts';
 import type { HostSample } from '../../../src/exporter/host-sampler.ts';
-import { MetricRegistry } from '../../../src/exporter/metrics/registry.ts';
+import { MetricRegistry } from '../../../src/metrics/registry.ts';
 import type { QueueMetadata } from '../../../src/exporter/queue-metadata.ts';
 import type { ScrapeData } from '../../../src/exporter/scrape-data.ts';
 import { defaultExporterSettings, type ExporterSettings } from '../../../src/exporter/settings.ts';

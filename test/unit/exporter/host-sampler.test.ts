@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ScrapeContext } from '../../../src/exporter/collector.ts';
 import { hostCollector } from '../../../src/exporter/collectors/host.ts';
 import { HostSampler, parseFileNr, parseProcNetDev, selectFilesystems, type CpuTimes, type HostSamplerDeps } from '../../../src/exporter/host-sampler.ts';
-import { MetricRegistry } from '../../../src/exporter/metrics/registry.ts';
+import { MetricRegistry } from '../../../src/metrics/registry.ts';
 import type { ScrapeData } from '../../../src/exporter/scrape-data.ts';
 
 const GiB = 1024 ** 3;

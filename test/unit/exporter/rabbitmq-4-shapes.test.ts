@@ -7,7 +7,7 @@ import type { ScrapeContext } from '../../../src/exporter/collector.ts';
 import { nodesCollector } from '../../../src/exporter/collectors/nodes.ts';
 import { overviewCollector } from '../../../src/exporter/collectors/overview.ts';
 import { queuesCollector } from '../../../src/exporter/collectors/queues.ts';
-import { MetricRegistry } from '../../../src/exporter/metrics/registry.ts';
+import { MetricRegistry } from '../../../src/metrics/registry.ts';
 import { policiesSchema, queueMetadataSchema, toQueueMetadata } from '../../../src/exporter/queue-metadata.ts';
 import { selectQueues } from '../../../src/exporter/queue-selection.ts';
 import type { ScrapeData } from '../../../src/exporter/scrape-data.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MetricRegistry, escapeLabelValue, formatValue } from '../../../src/exporter/metrics/registry.ts';
+import { MetricRegistry, escapeLabelValue, formatValue } from '../../../src/metrics/registry.ts';
 import { parseExposition } from '../../support/exposition.ts';
 
 describe('MetricRegistry text format', () => {

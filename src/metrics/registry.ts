@@ -3,7 +3,7 @@
 // for 10,000+ queues: samples are stored as arrays and rendered in one pass, with label escaping
 // only where a value needs it.
 
-export type MetricType = 'gauge' | 'counter' | 'untyped';
+export type MetricType = 'gauge' | 'counter' | 'histogram' | 'untyped';
 
 export interface MetricDefinition {
   name: string;
@@ -70,8 +70,57 @@ export class MetricFamily {
   }
 }
 
+/** A histogram's state for one label set: cumulative counts per upper bound, sum and count. */
+export interface HistogramSample {
+  buckets: readonly number[];
+  sum: number;
+  count: number;
+}
+
+/**
+ * A histogram family, filled from observations kept elsewhere (a fresh registry per scrape), so
+ * it takes whole bucket arrays rather than single observations.
+ */
+export class HistogramFamily {
+  readonly definition: MetricDefinition;
+  readonly bounds: readonly number[];
+  readonly #samples: { labels: readonly string[]; data: HistogramSample }[] = [];
+
+  constructor(definition: MetricDefinition, bounds: readonly number[]) {
+    if (definition.labelNames.includes('le')) throw new Error(`${definition.name}: "le" is reserved for histogram buckets`);
+    for (let i = 1; i < bounds.length; i++) if ((bounds[i] as number) <= (bounds[i - 1] as number)) throw new Error(`${definition.name}: bucket bounds must increase`);
+    this.definition = definition;
+    this.bounds = bounds;
+  }
+
+  set(labelValues: readonly string[], data: HistogramSample): void {
+    if (labelValues.length !== this.definition.labelNames.length) {
+      throw new Error(`${this.definition.name}: expected ${this.definition.labelNames.length} label values, got ${labelValues.length}`);
+    }
+    if (data.buckets.length !== this.bounds.length) throw new Error(`${this.definition.name}: expected ${this.bounds.length} buckets, got ${data.buckets.length}`);
+    this.#samples.push({ labels: labelValues, data });
+  }
+
+  get size(): number {
+    return this.#samples.length;
+  }
+
+  render(out: ChunkWriter): void {
+    const { name, help, labelNames } = this.definition;
+    out.write(`# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} histogram\n`);
+    for (const { labels, data } of this.#samples) {
+      const pairs = labelNames.map((label, j) => `${label}="${escapeLabelValue(labels[j] as string)}"`);
+      const prefix = pairs.length > 0 ? `${pairs.join(',')},` : '';
+      const block = pairs.length > 0 ? `{${pairs.join(',')}}` : '';
+      this.bounds.forEach((bound, i) => out.write(`${name}_bucket{${prefix}le="${formatValue(bound)}"} ${formatValue(data.buckets[i] as number)}\n`));
+      out.write(`${name}_bucket{${prefix}le="+Inf"} ${formatValue(data.count)}\n`);
+      out.write(`${name}_sum${block} ${formatValue(data.sum)}\n${name}_count${block} ${formatValue(data.count)}\n`);
+    }
+  }
+}
+
 export class MetricRegistry {
-  readonly #families = new Map<string, MetricFamily>();
+  readonly #families = new Map<string, MetricFamily | HistogramFamily>();
 
   gauge(name: string, help: string, labelNames: readonly string[] = []): MetricFamily {
     return this.#family({ name, help, type: 'gauge', labelNames });
@@ -82,13 +131,22 @@ export class MetricRegistry {
     return this.#family({ name, help, type: 'counter', labelNames });
   }
 
+  histogram(name: string, help: string, labelNames: readonly string[], bounds: readonly number[]): HistogramFamily {
+    if (this.#families.has(name)) throw new Error(`metric ${name} registered twice`);
+    this.#validate({ name, help, type: 'histogram', labelNames });
+    const family = new HistogramFamily({ name, help, type: 'histogram', labelNames }, bounds);
+    this.#families.set(name, family);
+    return family;
+  }
+
   /** The family registered under `name`. */
   get(name: string): MetricFamily | undefined {
-    return this.#families.get(name);
+    const family = this.#families.get(name);
+    return family instanceof MetricFamily ? family : undefined;
   }
 
   families(): MetricFamily[] {
-    return [...this.#families.values()];
+    return [...this.#families.values()].filter((family): family is MetricFamily => family instanceof MetricFamily);
   }
 
   /** Text exposition; families without samples are left out, like client libraries do. */
@@ -103,20 +161,28 @@ export class MetricRegistry {
   renderChunks(): Buffer[] {
     const out = new ChunkWriter();
     const blocks: LabelBlockCache = new Map();
-    for (const family of this.#families.values()) if (family.size > 0) family.render(out, blocks);
+    for (const family of this.#families.values()) {
+      if (family.size === 0) continue;
+      if (family instanceof MetricFamily) family.render(out, blocks);
+      else family.render(out);
+    }
     return out.finish();
+  }
+
+  #validate(definition: MetricDefinition): void {
+    if (!METRIC_NAME.test(definition.name)) throw new Error(`invalid metric name ${definition.name}`);
+    for (const label of definition.labelNames) if (!LABEL_NAME.test(label) || label.startsWith('__')) throw new Error(`invalid label name ${label}`);
   }
 
   #family(definition: MetricDefinition): MetricFamily {
     const existing = this.#families.get(definition.name);
     if (existing) {
-      if (existing.definition.type !== definition.type || existing.definition.labelNames.join() !== definition.labelNames.join()) {
+      if (!(existing instanceof MetricFamily) || existing.definition.type !== definition.type || existing.definition.labelNames.join() !== definition.labelNames.join()) {
         throw new Error(`metric ${definition.name} registered twice with different type or labels`);
       }
       return existing;
     }
-    if (!METRIC_NAME.test(definition.name)) throw new Error(`invalid metric name ${definition.name}`);
-    for (const label of definition.labelNames) if (!LABEL_NAME.test(label) || label.startsWith('__')) throw new Error(`invalid label name ${label}`);
+    this.#validate(definition);
     const family = new MetricFamily(definition);
     this.#families.set(definition.name, family);
     return family;
@@ -124,6 +190,7 @@ export class MetricRegistry {
 }
 
 const CHUNK_CHARS = 64 * 1024;
+
 
 class ChunkWriter {
   readonly #chunks: Buffer[] = [];

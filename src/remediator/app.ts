@@ -1,0 +1,292 @@
+// The remediator's composition root and HTTP routes:
+//   POST /api/v1/alerts                  Alertmanager webhook (v4): 200 once persisted, 4xx malformed/unauthorised, 5xx only when state could not be written
+//   GET  /api/v1/actions[?filters]       the audit trail; GET /api/v1/actions/{id} one action with every step
+//   POST /api/v1/actions/{id}/approve    run an action planned in approve mode; .../reject cancels it
+//   POST /api/v1/pause, /api/v1/resume   hold or release new actions; GET /api/v1/status
+//   GET  /metrics, /-/healthy, /-/ready
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClusterConfig, WarrenConfig } from '../config/types.ts';
+import { WarrenError, describeError } from '../errors.ts';
+import { basicAuthAccepts } from '../http/basic-auth.ts';
+import type { Logger } from '../logging.ts';
+import { TEXT_CONTENT_TYPE } from '../metrics/registry.ts';
+import { ManagementClient } from '../rabbitmq/management/client.ts';
+import { NodeControl } from '../rabbitmq/node-control.ts';
+import { parseWebhookPayload } from './alert-payload.ts';
+import { RemediationEngine, type ClusterAccess } from './engine.ts';
+import { SilenceChecker } from './guards/silences.ts';
+import { renderRemediatorMetrics } from './metrics.ts';
+import { createNotifier } from './notifier.ts';
+import { requiresCredentials, type RemediatorSettings } from './settings.ts';
+import { ACTION_STATES, RemediationStore, type ActionFilter, type ActionState } from './store.ts';
+import type { Strategy } from './strategies/strategy.ts';
+import type { StrategyName } from './strategies/catalogue.ts';
+
+export interface RemediatorDeps {
+  config: WarrenConfig;
+  logger: Logger;
+  /** Defaults to `config.remediation`. */
+  settings?: RemediatorSettings;
+  /** Defaults to a store on `settings.stateFile`. */
+  store?: RemediationStore;
+  clusterAccess?: (cluster: ClusterConfig) => ClusterAccess;
+  strategies?: Readonly<Record<StrategyName, Strategy>>;
+  now?: () => number;
+}
+
+export interface RemediatorApp {
+  handle: (request: IncomingMessage, response: ServerResponse) => void;
+  engine: RemediationEngine;
+  store: RemediationStore;
+  /** Reports interrupted actions and starts the worker. */
+  start: () => void;
+  close: (graceMs?: number) => Promise<void>;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
+  const { config, logger } = deps;
+  const settings = deps.settings ?? config.remediation;
+  const hasCredentials = settings.auth.bearerToken !== undefined || settings.auth.basicAuth !== undefined;
+  if (!hasCredentials && requiresCredentials(settings)) {
+    throw new WarrenError(
+      'REMEDIATOR_UNSAFE_CONFIG',
+      `remediation.mode is ${settings.mode}: configure remediation.auth (bearer_token_* or basic_auth) so that only Alertmanager can trigger actions, or use mode dry_run`,
+    );
+  }
+  const store = deps.store ?? new RemediationStore(settings.stateFile);
+  const accessByCluster = new Map<string, ClusterAccess>();
+  const clusterAccess =
+    deps.clusterAccess ??
+    ((cluster: ClusterConfig) => {
+      let access = accessByCluster.get(cluster.name);
+      if (!access) {
+        access = { management: new ManagementClient(cluster), nodeControl: new NodeControl(cluster) };
+        accessByCluster.set(cluster.name, access);
+      }
+      return access;
+    });
+  const engine = new RemediationEngine({
+    settings,
+    config,
+    store,
+    logger,
+    clusterAccess,
+    notifier: createNotifier(settings.escalationWebhook, logger),
+    silences: settings.alertmanager?.checkSilences ? new SilenceChecker(settings.alertmanager) : undefined,
+    strategies: deps.strategies,
+    now: deps.now,
+  });
+
+  /** Who is calling, or undefined when the credentials are wrong. */
+  function principal(request: IncomingMessage): string | undefined {
+    if (!hasCredentials) return 'anonymous';
+    const header = request.headers.authorization ?? '';
+    const { bearerToken, basicAuth } = settings.auth;
+    if (bearerToken && /^Bearer\s/i.test(header)) {
+      return sameSecret(header.replace(/^Bearer\s+/i, '').trim(), bearerToken.reveal()) ? 'bearer-token' : undefined;
+    }
+    if (basicAuth && basicAuthAccepts(request, basicAuth)) return basicAuth.username;
+    return undefined;
+  }
+
+  async function receiveAlerts(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const answer = (status: number, body: unknown) => {
+      engine.stats.webhookRequest(status);
+      sendJson(response, status, body);
+    };
+    const type = request.headers['content-type'] ?? '';
+    if (type !== '' && !/^application\/(.+\+)?json\b/i.test(type)) return answer(415, { error: `content-type must be application/json, got ${type}` });
+    const body = await readBody(request, settings.maxBodyBytes);
+    if (body === 'too_large') {
+      response.setHeader('connection', 'close');
+      return answer(413, { error: `body larger than remediation.max_body_size (${settings.maxBodyBytes} bytes)` });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      return answer(400, { error: `body is not JSON: ${(error as Error).message}` });
+    }
+    const parsed = parseWebhookPayload(json);
+    if (!parsed.ok) return answer(400, { error: 'not an Alertmanager webhook payload (version 4)', problems: parsed.problems });
+    let result;
+    try {
+      result = engine.receive(parsed.payload);
+    } catch (error) {
+      // The only case Alertmanager should retry: nothing was recorded.
+      logger.error({ err: describeError(error) }, 'could not persist a webhook delivery; answering 500 so that Alertmanager retries');
+      return answer(500, { error: 'could not persist the alerts; retry' });
+    }
+    answer(200, { status: 'accepted', ...result });
+  }
+
+  function listActions(url: URL, response: ServerResponse): void {
+    const query = url.searchParams;
+    const problems: string[] = [];
+    const state = query.get('state') ?? undefined;
+    if (state !== undefined && !ACTION_STATES.includes(state as ActionState)) problems.push(`state must be one of ${ACTION_STATES.join(', ')}`);
+    const number = (name: string, min: number, max: number): number | undefined => {
+      const text = query.get(name);
+      if (text === null) return undefined;
+      const value = Number(text);
+      if (!Number.isInteger(value) || value < min || value > max) problems.push(`${name} must be an integer in [${min}, ${max}]`);
+      return value;
+    };
+    const instant = (name: string): string | undefined => {
+      const text = query.get(name);
+      if (text === null) return undefined;
+      const ms = Date.parse(text);
+      if (Number.isNaN(ms)) problems.push(`${name} must be an RFC 3339 timestamp`);
+      return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+    };
+    const filter: ActionFilter = {
+      state: state as ActionState | undefined,
+      rule: query.get('rule') ?? undefined,
+      strategy: query.get('strategy') ?? undefined,
+      alertname: query.get('alertname') ?? undefined,
+      fingerprint: query.get('fingerprint') ?? undefined,
+      target: query.get('target') ?? undefined,
+      since: instant('since'),
+      until: instant('until'),
+      beforeId: number('before_id', 1, Number.MAX_SAFE_INTEGER),
+      limit: number('limit', 1, 1000),
+    };
+    const known = new Set(['state', 'rule', 'strategy', 'alertname', 'fingerprint', 'target', 'since', 'until', 'before_id', 'limit']);
+    for (const key of query.keys()) if (!known.has(key)) problems.push(`unknown filter ${key} (use ${[...known].join(', ')})`);
+    if (problems.length > 0) return sendJson(response, 400, { error: 'bad filter', problems });
+    const actions = store.listActions(filter);
+    sendJson(response, 200, { actions, next_before_id: actions.length === (filter.limit ?? 100) ? actions.at(-1)?.id : undefined });
+  }
+
+  async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://remediator');
+    const path = url.pathname;
+    const method = request.method ?? 'GET';
+    if (path === '/-/healthy' || path === '/-/ready') return sendText(response, 200, 'OK\n');
+    if (path === '/metrics') {
+      if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(response, 'GET, HEAD');
+      return sendChunks(response, renderRemediatorMetrics(engine, store, deps.now));
+    }
+    if (!path.startsWith('/api/v1/')) return sendJson(response, 404, { error: `no route ${path}` });
+    const who = principal(request);
+    if (who === undefined) {
+      if (path === '/api/v1/alerts') engine.stats.webhookRequest(401);
+      response.setHeader('www-authenticate', settings.auth.basicAuth ? 'Basic realm="warren remediator"' : 'Bearer realm="warren remediator"');
+      return sendJson(response, 401, { error: 'unauthorised' });
+    }
+    if (path === '/api/v1/alerts') {
+      if (method !== 'POST') return methodNotAllowed(response, 'POST');
+      return receiveAlerts(request, response);
+    }
+    if (path === '/api/v1/actions') {
+      if (method !== 'GET') return methodNotAllowed(response, 'GET');
+      return listActions(url, response);
+    }
+    const actionRoute = /^\/api\/v1\/actions\/(\d{1,15})(?:\/(approve|reject))?$/.exec(path);
+    if (actionRoute) {
+      const id = Number(actionRoute[1]);
+      const verb = actionRoute[2];
+      if (verb === undefined) {
+        if (method !== 'GET') return methodNotAllowed(response, 'GET');
+        const action = store.getAction(id);
+        return action ? sendJson(response, 200, action) : sendJson(response, 404, { error: `no action ${id}` });
+      }
+      if (method !== 'POST') return methodNotAllowed(response, 'POST');
+      const outcome = verb === 'approve' ? engine.approve(id, who) : engine.reject(id, who);
+      return outcome.ok ? sendJson(response, 200, outcome.action) : sendJson(response, outcome.status, { error: outcome.message });
+    }
+    if (path === '/api/v1/pause' || path === '/api/v1/resume') {
+      if (method !== 'POST') return methodNotAllowed(response, 'POST');
+      engine.setPaused(path === '/api/v1/pause', who);
+      return sendJson(response, 200, { paused: engine.paused });
+    }
+    if (path === '/api/v1/status') {
+      if (method !== 'GET') return methodNotAllowed(response, 'GET');
+      return sendJson(response, 200, {
+        mode: settings.mode,
+        paused: engine.paused,
+        actions: Object.fromEntries(store.countByState()),
+        openBreakers: store.openBreakers(new Date((deps.now ?? Date.now)()).toISOString()),
+        locksHeld: engine.locks.size,
+        rules: settings.rules.map((rule) => ({ name: rule.name, origin: rule.origin, mode: rule.mode, status: rule.status, matchers: rule.matchers.map((m) => m.text), strategies: rule.chain.map((s) => s.strategy) })),
+      });
+    }
+    return sendJson(response, 404, { error: `no route ${path}` });
+  }
+
+  return {
+    engine,
+    store,
+    start: () => engine.start(),
+    handle(request, response) {
+      route(request, response).catch((error: unknown) => {
+        logger.error({ err: describeError(error), url: request.url }, 'remediator request failed');
+        if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
+        else response.destroy();
+      });
+    },
+    async close(graceMs) {
+      await engine.stop(graceMs);
+      await Promise.all([...accessByCluster.values()].map((access) => access.management.close()));
+      store.close();
+    },
+  };
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** Constant-time comparison; hashing first gives equal lengths, so length does not leak either. */
+function sameSecret(presented: string, expected: string): boolean {
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
+/**
+ * The request body, or `too_large` as soon as it passes the limit; the rest is discarded and the
+ * connection closed after the answer, so a huge body costs neither memory nor a long read.
+ */
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'too_large'> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(request.headers['content-length']);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const tooLarge = () => {
+      request.removeListener('data', onData);
+      request.resume();
+      resolve('too_large');
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) return tooLarge();
+      chunks.push(chunk);
+    };
+    if (Number.isFinite(declared) && declared > limit) return tooLarge();
+    request.on('data', onData);
+    request.once('end', () => resolve(Buffer.concat(chunks)));
+    request.once('error', reject);
+  });
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+function sendText(response: ServerResponse, status: number, text: string): void {
+  response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+function sendChunks(response: ServerResponse, chunks: readonly Buffer[]): void {
+  response.writeHead(200, { 'content-type': TEXT_CONTENT_TYPE, 'content-length': chunks.reduce((sum, chunk) => sum + chunk.length, 0) });
+  if (response.req.method !== 'HEAD') for (const chunk of chunks) response.write(chunk);
+  response.end();
+}
+
+function methodNotAllowed(response: ServerResponse, allow: string): void {
+  response.setHeader('allow', allow);
+  sendJson(response, 405, { error: `method not allowed; use ${allow}` });
+}

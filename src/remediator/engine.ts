@@ -1,0 +1,587 @@
+// The remediation engine. Intake is synchronous and durable: a webhook delivery is deduplicated,
+// routed and written to SQLite in one transaction before Alertmanager gets its 200. The work
+// happens afterwards in a worker that applies the guards (pause, maintenance windows, cooldowns,
+// circuit breaker, silences, target locks, mode) and runs each action's strategy chain.
+import type { ClusterConfig, WarrenConfig } from '../config/types.ts';
+import { WarrenError, describeError } from '../errors.ts';
+import type { Logger } from '../logging.ts';
+import type { ManagementClient } from '../rabbitmq/management/client.ts';
+import type { NodeControl } from '../rabbitmq/node-control.ts';
+import { episodeKey, normaliseTime, type WebhookAlert, type WebhookPayload } from './alert-payload.ts';
+import { activeMaintenanceWindow } from './guards/maintenance.ts';
+import { TargetLocks } from './guards/locks.ts';
+import type { SilenceChecker } from './guards/silences.ts';
+import { routeAlert } from './routing/router.ts';
+import type { RemediationRule, RemediatorSettings } from './settings.ts';
+import { RemediationStats } from './stats.ts';
+import type { ActionRecord, ActionState, ChainStep, RemediationStore, StepPhase, StoredAlert } from './store.ts';
+import type { StrategyName } from './strategies/catalogue.ts';
+import { STRATEGIES } from './strategies/registry.ts';
+import type { Notifier, Strategy, StrategyContext, StepRecorder } from './strategies/strategy.ts';
+
+export interface ClusterAccess {
+  management: ManagementClient;
+  nodeControl: NodeControl;
+}
+
+export interface EngineDeps {
+  settings: RemediatorSettings;
+  config: WarrenConfig;
+  store: RemediationStore;
+  logger: Logger;
+  /** Clients for a configured cluster, created once and reused. */
+  clusterAccess: (cluster: ClusterConfig) => ClusterAccess;
+  notifier: Notifier;
+  silences?: SilenceChecker | undefined;
+  strategies?: Readonly<Record<StrategyName, Strategy>>;
+  now?: () => number;
+  /** Actions running at once (on distinct targets). */
+  maxConcurrent?: number;
+}
+
+export interface IntakeResult {
+  alerts: number;
+  duplicates: number;
+  /** Firing deliveries of an episode whose resolution was already received (out of order). */
+  alreadyResolved: number;
+  unrouted: number;
+  actions: number[];
+  cancelled: number[];
+}
+
+export type ApprovalOutcome = { ok: true; action: ActionRecord } | { ok: false; status: 404 | 409; message: string };
+
+const PAUSED_KEY = 'paused';
+const HOUSEKEEPING_INTERVAL_MS = 60_000;
+
+export class RemediationEngine {
+  readonly stats = new RemediationStats();
+  readonly locks = new TargetLocks();
+  readonly #deps: EngineDeps;
+  readonly #settings: RemediatorSettings;
+  readonly #store: RemediationStore;
+  readonly #logger: Logger;
+  readonly #strategies: Readonly<Record<StrategyName, Strategy>>;
+  readonly #now: () => number;
+  readonly #maxConcurrent: number;
+  /** Actions this process is working on, with the controller that aborts them at shutdown. */
+  readonly #inFlight = new Map<number, { controller: AbortController; done: Promise<void> }>();
+  readonly #rulesByName: Map<string, RemediationRule>;
+  #passRunning = false;
+  #passAgain = false;
+  #housekeeping: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(deps: EngineDeps) {
+    this.#deps = deps;
+    this.#settings = deps.settings;
+    this.#store = deps.store;
+    this.#logger = deps.logger;
+    this.#strategies = deps.strategies ?? STRATEGIES;
+    this.#now = deps.now ?? Date.now;
+    this.#maxConcurrent = deps.maxConcurrent ?? 4;
+    this.#rulesByName = new Map(this.#settings.rules.map((rule) => [rule.name, rule]));
+  }
+
+  /** Reports what a previous process left running, then starts working. */
+  start(): void {
+    const now = this.#iso();
+    for (const action of this.#store.actionsInStates(['running'])) {
+      this.#store.finish(action.id, 'interrupted', now, { reason: 'warren stopped while the action ran; it is not re-run automatically' });
+      this.stats.actionFinished(this.#strategyOf(action), 'interrupted', undefined);
+      this.#logger.error({ actionId: action.id, rule: action.rule, cluster: action.cluster, targets: action.targets }, 'remediation: action interrupted by a restart; check the target by hand');
+    }
+    this.#housekeep();
+    this.#housekeeping = setInterval(() => this.#housekeep(), HOUSEKEEPING_INTERVAL_MS);
+    this.#housekeeping.unref();
+    this.kick();
+  }
+
+  /** Stops taking work; running actions get `graceMs` to finish, then are aborted and marked interrupted. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.#stopped = true;
+    if (this.#housekeeping) clearInterval(this.#housekeeping);
+    const running = [...this.#inFlight.values()];
+    if (running.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.all(running.map((r) => r.done)), graceOver]);
+    clearTimeout(timer);
+    for (const r of this.#inFlight.values()) r.controller.abort(new WarrenError('STRATEGY_TIMEOUT', 'warren is shutting down'));
+    await Promise.all([...this.#inFlight.values()].map((r) => r.done));
+  }
+
+  get paused(): boolean {
+    return this.#store.getSetting(PAUSED_KEY) === 'true';
+  }
+
+  setPaused(paused: boolean, by: string): void {
+    this.#store.setSetting(PAUSED_KEY, String(paused));
+    this.#logger.warn({ by }, paused ? 'remediation paused: new actions wait until resumed' : 'remediation resumed');
+    if (!paused) this.kick();
+  }
+
+  /**
+   * Deduplicates, routes and persists one webhook delivery in a single transaction. Throws only
+   * when the state could not be written: the caller answers 5xx and Alertmanager retries.
+   */
+  receive(payload: WebhookPayload): IntakeResult {
+    const result: IntakeResult = { alerts: payload.alerts.length, duplicates: 0, alreadyResolved: 0, unrouted: 0, actions: [], cancelled: [] };
+    const now = this.#iso();
+    this.#store.transaction(() => {
+      for (const alert of payload.alerts) this.#intakeAlert(alert, payload, now, result);
+    });
+    this.stats.delivery(payload.alerts, result);
+    if (payload.truncatedAlerts > 0) {
+      this.#logger.warn({ truncatedAlerts: payload.truncatedAlerts, groupKey: payload.groupKey }, 'Alertmanager truncated the group (max_alerts): some alerts were not delivered');
+    }
+    if (result.actions.length > 0 || result.cancelled.length > 0) this.kick();
+    return result;
+  }
+
+  #intakeAlert(alert: WebhookAlert, payload: WebhookPayload, now: string, result: IntakeResult): void {
+    const stored = toStoredAlert(alert);
+    if (!this.#store.recordEpisode(episodeKey(alert), stored, now)) {
+      result.duplicates++;
+      return;
+    }
+    if (alert.status === 'resolved') {
+      for (const id of this.#store.cancellableFor(stored.fingerprint, stored.startsAt)) {
+        if (this.#store.transition(id, ['pending', 'awaiting_approval', 'approved'], 'cancelled', now, { reason: 'the alert resolved before the action started' })) {
+          result.cancelled.push(id);
+          this.stats.actionFinished(undefined, 'cancelled', undefined);
+        }
+      }
+    } else if (this.#store.hasEpisode(episodeKey({ ...alert, status: 'resolved' }))) {
+      // An HA peer's late firing delivery after the resolve: acting on it would act on a healed fault.
+      result.alreadyResolved++;
+      return;
+    }
+    const routes = routeAlert(this.#settings.rules, { status: alert.status, labels: alert.labels });
+    if (routes.length === 0) {
+      result.unrouted++;
+      return;
+    }
+    for (const route of routes) {
+      const id = this.#createAction(route, stored, payload.receiver, now);
+      result.actions.push(id);
+    }
+  }
+
+  #createAction(route: ReturnType<typeof routeAlert>[number], alert: StoredAlert, receiver: string, now: string): number {
+    const { rule } = route;
+    const base = { mode: rule.mode, rule: rule.name, alert, receiver };
+    if ('error' in route) {
+      this.stats.skipped('missing_label');
+      return this.#store.insertAction(
+        { ...base, state: 'skipped', reason: `missing_label: the alert has no (or an empty) label ${route.error.label}`, cluster: '', targets: [], chain: rule.chain.map((s) => ({ strategy: s.strategy, params: {}, executeTimeoutMs: s.executeTimeoutMs, verifyTimeoutMs: s.verifyTimeoutMs })) },
+        now,
+      );
+    }
+    const chain: ChainStep[] = route.steps.map((step) => ({ strategy: step.strategy, params: { ...step.params }, executeTimeoutMs: step.executeTimeoutMs, verifyTimeoutMs: step.verifyTimeoutMs }));
+    const cluster = this.#clusterFor(chain[0]?.params.cluster, alert.labels.cluster);
+    if (!cluster.ok) {
+      this.stats.skipped('unknown_cluster');
+      return this.#store.insertAction({ ...base, state: 'skipped', reason: `unknown_cluster: ${cluster.reason}`, cluster: '', targets: [], chain }, now);
+    }
+    const targets = [...new Set(chain.flatMap((step) => this.#strategies[step.strategy as StrategyName].targets(cluster.name, step.params, alert)))];
+    return this.#store.insertAction({ ...base, state: 'pending', cluster: cluster.name, targets, chain }, now);
+  }
+
+  /**
+   * The cluster to act on: the rule's `cluster` param, else the alert's `cluster` label, else the
+   * default cluster. A name that is not configured is refused rather than guessed.
+   */
+  #clusterFor(param: string | undefined, label: string | undefined): { ok: true; name: string } | { ok: false; reason: string } {
+    const name = param ?? label;
+    const configured = this.#deps.config.clusters;
+    if (name === undefined || name === '') return { ok: true, name: this.#deps.config.defaultCluster };
+    if (configured.has(name)) return { ok: true, name };
+    return { ok: false, reason: `${JSON.stringify(name)} is not a configured cluster (configured: ${[...configured.keys()].join(', ')})` };
+  }
+
+  approve(id: number, by: string): ApprovalOutcome {
+    const action = this.#store.getAction(id);
+    if (!action) return { ok: false, status: 404, message: `no action ${id}` };
+    if (action.state !== 'awaiting_approval') return { ok: false, status: 409, message: `action ${id} is ${action.state}, not awaiting_approval` };
+    if (this.#approvalExpired(action)) {
+      this.#expire(action);
+      return { ok: false, status: 409, message: `action ${id} waited longer than the approval timeout and expired` };
+    }
+    if (!this.#store.transition(id, ['awaiting_approval'], 'approved', this.#iso(), { approvedBy: by })) {
+      return { ok: false, status: 409, message: `action ${id} changed state meanwhile` };
+    }
+    this.#logger.info({ actionId: id, by }, 'remediation action approved');
+    this.kick();
+    return { ok: true, action: this.#store.getAction(id) as ActionRecord };
+  }
+
+  reject(id: number, by: string): ApprovalOutcome {
+    const action = this.#store.getAction(id);
+    if (!action) return { ok: false, status: 404, message: `no action ${id}` };
+    if (!this.#store.transition(id, ['pending', 'awaiting_approval', 'approved'], 'cancelled', this.#iso(), { reason: `rejected by ${by}` })) {
+      return { ok: false, status: 409, message: `action ${id} is ${action.state}: only actions that have not started can be rejected` };
+    }
+    this.stats.actionFinished(this.#strategyOf(action), 'cancelled', undefined);
+    this.#logger.info({ actionId: id, by }, 'remediation action rejected');
+    return { ok: true, action: this.#store.getAction(id) as ActionRecord };
+  }
+
+  /** Schedules a worker pass (coalesced). */
+  kick(): void {
+    if (this.#stopped) return;
+    if (this.#passRunning) {
+      this.#passAgain = true;
+      return;
+    }
+    this.#passRunning = true;
+    setImmediate(() => {
+      try {
+        do {
+          this.#passAgain = false;
+          this.#pass();
+        } while (this.#passAgain && !this.#stopped);
+      } catch (error) {
+        this.#logger.error({ err: describeError(error) }, 'remediation worker pass failed');
+      } finally {
+        this.#passRunning = false;
+      }
+    });
+  }
+
+  /** Waits until no worker pass and no action is running (tests and benchmarks). */
+  async idle(): Promise<void> {
+    for (;;) {
+      while (this.#passRunning) await new Promise((resolve) => setImmediate(resolve));
+      if (this.#inFlight.size === 0) return;
+      await Promise.all([...this.#inFlight.values()].map((r) => r.done));
+    }
+  }
+
+  #pass(): void {
+    if (this.paused) return;
+    for (const action of this.#store.actionsInStates(['pending', 'approved'])) {
+      if (this.#inFlight.size >= this.#maxConcurrent) return;
+      if (this.#inFlight.has(action.id)) continue;
+      if (action.state === 'pending' && !this.#guardsAllow(action)) continue;
+      // A conflicting action holds one of its targets: it stays pending and is tried again when that finishes.
+      if (!this.locks.tryAcquire(action.id, action.targets)) continue;
+      if (!this.#store.markStarted(action.id, this.#iso())) {
+        this.locks.release(action.id);
+        continue;
+      }
+      const controller = new AbortController();
+      const done = this.#run(action, controller.signal)
+        .catch((error: unknown) => {
+          // A bug or an unexpected answer: the action must not stay `running` forever.
+          this.#logger.error({ actionId: action.id, err: describeError(error) }, 'remediation action crashed');
+          if (this.#store.transition(action.id, ['running'], 'failed', this.#iso(), { reason: 'internal_error', error: describeError(error) })) {
+            this.stats.actionFinished(this.#strategyOf(action), 'failed', undefined);
+          }
+        })
+        .finally(() => {
+          this.locks.release(action.id);
+          this.#inFlight.delete(action.id);
+          this.kick();
+        });
+      this.#inFlight.set(action.id, { controller, done });
+    }
+  }
+
+  /** Guards that end a pending action before it starts. False when it was skipped. */
+  #guardsAllow(action: ActionRecord): boolean {
+    const now = this.#now();
+    const rule = this.#rulesByName.get(action.rule);
+    const skip = (code: string, reason: string, escalate = false) => {
+      if (this.#store.transition(action.id, ['pending'], 'skipped', this.#iso(), { reason: `${code}: ${reason}` })) {
+        this.stats.skipped(code);
+        this.stats.actionFinished(this.#strategyOf(action), 'skipped', undefined);
+        this.#logger.info({ actionId: action.id, rule: action.rule, target: action.targets[0], reason: code }, 'remediation action skipped');
+        if (escalate) void this.#escalate(action, code, reason);
+      }
+      return false;
+    };
+    if (!rule) return skip('rule_removed', `rule ${action.rule} is no longer configured`);
+    const window = activeMaintenanceWindow(this.#settings.maintenanceWindows, now);
+    if (window) return skip('maintenance_window', `maintenance window ${window.name} is active`);
+    const primary = action.targets[0] ?? '';
+    const cooldown = this.#store.cooldownUntil(rule.name, primary);
+    if (cooldown !== undefined && Date.parse(cooldown) > now) return skip('cooldown', `rule ${rule.name} acted on ${primary} recently; cooling down until ${cooldown}`);
+    const breaker = this.#store.breaker(rule.name, primary);
+    if (breaker && Date.parse(breaker.openUntil) > now) return skip('breaker_open', `circuit breaker for ${rule.name} on ${primary} is open until ${breaker.openUntil}`, true);
+    if (action.mode !== 'dry_run') {
+      const since = new Date(now - rule.breaker.windowMs).toISOString();
+      const attempts = this.#store.attemptsSince(rule.name, primary, since);
+      if (attempts >= rule.breaker.maxAttempts) {
+        const openUntil = new Date(now + rule.breaker.openForMs).toISOString();
+        this.#store.openBreaker({ rule: rule.name, target: primary, openedAt: this.#iso(), openUntil, attempts });
+        this.#logger.error({ rule: rule.name, target: primary, attempts, openUntil }, 'remediation circuit breaker opened');
+        return skip('breaker_open', `${attempts} attempts by ${rule.name} on ${primary} within ${rule.breaker.windowMs / 1000}s; breaker open until ${openUntil}`, true);
+      }
+    }
+    return true;
+  }
+
+  async #run(action: ActionRecord, stopSignal: AbortSignal): Promise<void> {
+    const started = performance.now();
+    const wasApproved = action.state === 'approved';
+    const cluster = this.#deps.config.clusters.get(action.cluster);
+    if (!cluster) {
+      this.#finish(action, 'skipped', started, { reason: `unknown_cluster: ${action.cluster} is no longer configured` });
+      return;
+    }
+    const access = this.#deps.clusterAccess(cluster);
+    const guardSteps = this.#recorder(action.id, '');
+
+    if (!wasApproved && this.#deps.silences && this.#settings.alertmanager?.checkSilences) {
+      const check = guardSteps.begin('guard', 'ask Alertmanager for a matching silence', `GET ${this.#settings.alertmanager.url.replace(/\/$/, '')}/api/v2/silences`);
+      try {
+        const silence = await this.#deps.silences.matching(action.alert.labels, stopSignal);
+        check.ok(silence ?? { silenced: false });
+        if (silence) {
+          this.stats.skipped('silenced');
+          this.#finish(action, 'skipped', started, { reason: `silenced: Alertmanager silence ${silence.id}${silence.createdBy ? ` by ${silence.createdBy}` : ''} matches the alert` });
+          return;
+        }
+      } catch (error) {
+        // Not knowing whether a human silenced it is a reason not to act.
+        check.fail({ error: describeError(error) });
+        this.stats.skipped('silence_check_failed');
+        this.#finish(action, 'skipped', started, { reason: `silence_check_failed: ${describeError(error)}` });
+        return;
+      }
+    }
+
+    const rule = this.#rulesByName.get(action.rule);
+    let attemptRecorded = false;
+    for (let index = 0; index < action.chain.length; index++) {
+      const step = action.chain[index] as ChainStep;
+      const strategy = this.#strategies[step.strategy as StrategyName];
+      const recorder = this.#recorder(action.id, strategy.name);
+      this.#store.updateRunning(action.id, this.#iso(), { strategyIndex: index });
+      const context = (signal: AbortSignal): StrategyContext => ({
+        actionId: action.id,
+        rule: action.rule,
+        alert: action.alert,
+        cluster,
+        params: step.params,
+        management: access.management,
+        nodeControl: access.nodeControl,
+        notifier: this.#deps.notifier,
+        steps: recorder,
+        logger: this.#logger,
+        signal,
+      });
+
+      const precheck = recorder.begin('precheck', 'is it safe, and still needed?');
+      let verdict;
+      try {
+        verdict = await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.precheck(context(signal)));
+      } catch (error) {
+        precheck.fail({ error: describeError(error) });
+        this.#finish(action, 'blocked', started, { reason: 'precheck_failed', error: `${strategy.name} precheck could not read the cluster: ${describeError(error)}`, strategy: strategy.name });
+        void this.#escalate(action, 'precheck_failed', describeError(error));
+        return;
+      }
+      if (verdict.verdict === 'unsafe') {
+        precheck.fail({ verdict: verdict.verdict, reason: verdict.reason, detail: verdict.detail });
+        this.#finish(action, 'blocked', started, { reason: `unsafe: ${verdict.reason}`, strategy: strategy.name });
+        void this.#escalate(action, 'unsafe', verdict.reason);
+        return;
+      }
+      precheck.ok({ verdict: verdict.verdict, ...(verdict.verdict === 'not_needed' ? { reason: verdict.reason } : {}), detail: verdict.detail });
+      if (verdict.verdict === 'not_needed') {
+        this.#finish(action, 'succeeded', started, { reason: `not_needed: ${verdict.reason}`, strategy: strategy.name });
+        return;
+      }
+
+      let before: unknown;
+      try {
+        before = await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.observe(context(signal)));
+      } catch (error) {
+        before = { error: describeError(error) };
+      }
+      if (index === 0) this.#store.updateRunning(action.id, this.#iso(), { before });
+
+      const plan = await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.plan(context(signal)));
+      for (const planned of plan) recorder.begin('plan', planned.description, planned.command).ok();
+
+      if (action.mode === 'dry_run') {
+        this.#finish(action, 'planned', started, { reason: 'dry_run: planned only, nothing was changed', strategy: strategy.name });
+        return;
+      }
+      if (action.mode === 'approve' && !wasApproved) {
+        this.#store.transition(action.id, ['running'], 'awaiting_approval', this.#iso(), { reason: 'approve mode: POST /api/v1/actions/{id}/approve to run it' });
+        this.#logger.warn({ actionId: action.id, rule: action.rule, target: action.targets[0], plan }, 'remediation action awaits approval');
+        return;
+      }
+
+      if (!attemptRecorded && rule) {
+        this.#store.recordAttempt(rule.name, action.targets[0] ?? '', this.#iso());
+        attemptRecorded = true;
+      }
+      try {
+        await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.execute(context(signal), plan));
+      } catch (error) {
+        if (stopSignal.aborted) return this.#interrupted(action, started, strategy.name);
+        recorder.begin('execute', 'the strategy failed; escalating to the next one').fail({ error: describeError(error) });
+        this.#logger.warn({ actionId: action.id, strategy: strategy.name, err: describeError(error) }, 'remediation strategy failed; escalating to the next');
+        continue;
+      }
+
+      const verified = await this.#verify(strategy, step, context, recorder, stopSignal);
+      if (stopSignal.aborted) return this.#interrupted(action, started, strategy.name);
+      if (verified) {
+        let after: unknown;
+        try {
+          after = await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.observe(context(signal)));
+        } catch (error) {
+          after = { error: describeError(error) };
+        }
+        this.#store.updateRunning(action.id, this.#iso(), { after });
+        this.#finish(action, 'succeeded', started, { strategy: strategy.name, cooldown: rule });
+        return;
+      }
+    }
+    this.#finish(action, 'failed', started, { reason: 'chain_exhausted: no strategy of the chain verified', strategy: action.chain.at(-1)?.strategy, cooldown: rule });
+    void this.#escalate(action, 'chain_exhausted', 'every strategy of the chain ran and the cluster did not verify healthy');
+  }
+
+  async #verify(strategy: Strategy, step: ChainStep, context: (signal: AbortSignal) => StrategyContext, recorder: StepRecorder, stopSignal: AbortSignal): Promise<boolean> {
+    const handle = recorder.begin('verify', `poll the cluster until healthy (at most ${step.verifyTimeoutMs / 1000}s)`);
+    // Deadlines and durations use the monotonic clock; `now` (wall time, injectable) is for records.
+    const deadline = performance.now() + step.verifyTimeoutMs;
+    let last: unknown;
+    let checks = 0;
+    while (!stopSignal.aborted) {
+      checks++;
+      try {
+        const remaining = Math.max(1, Math.ceil(deadline - performance.now()));
+        const result = await withTimeout(remaining, stopSignal, (signal) => strategy.verify(context(signal)));
+        last = result.detail;
+        if (result.healthy) {
+          handle.ok({ checks, detail: last });
+          return true;
+        }
+      } catch (error) {
+        last = { error: describeError(error) };
+      }
+      if (performance.now() + this.#settings.verifyIntervalMs > deadline) break;
+      await sleep(this.#settings.verifyIntervalMs, stopSignal);
+    }
+    handle.fail({ checks, detail: last, timedOut: !stopSignal.aborted });
+    return false;
+  }
+
+  #interrupted(action: ActionRecord, started: number, strategy: string): void {
+    this.#finish(action, 'interrupted', started, { reason: 'warren stopped while the action ran', strategy });
+  }
+
+  #finish(
+    action: ActionRecord,
+    state: ActionState,
+    started: number,
+    options: { reason?: string; error?: string; strategy?: string | undefined; cooldown?: RemediationRule | undefined },
+  ): void {
+    const durationMs = Math.round(performance.now() - started);
+    this.#store.finish(action.id, state, this.#iso(), { reason: options.reason, error: options.error, durationMs });
+    const strategy = options.strategy ?? this.#strategyOf(action);
+    this.stats.actionFinished(strategy, state, state === 'succeeded' || state === 'failed' ? durationMs / 1000 : undefined);
+    if (options.cooldown && options.cooldown.cooldownMs > 0) {
+      this.#store.setCooldown(options.cooldown.name, action.targets[0] ?? '', new Date(this.#now() + options.cooldown.cooldownMs).toISOString());
+    }
+    const level = state === 'succeeded' || state === 'planned' ? 'info' : 'warn';
+    this.#logger[level]({ actionId: action.id, rule: action.rule, strategy, target: action.targets[0], state, reason: options.reason, durationMs }, 'remediation action finished');
+  }
+
+  async #escalate(action: ActionRecord, code: string, reason: string): Promise<void> {
+    this.stats.escalated(code);
+    this.#logger.error({ actionId: action.id, rule: action.rule, target: action.targets[0], escalation: code, reason, alert: action.alert.labels }, 'remediation escalated to a human');
+    await this.#deps.notifier.notify('escalation', { actionId: action.id, rule: action.rule, target: action.targets[0], escalation: code, reason, alert: action.alert });
+  }
+
+  #recorder(actionId: number, strategy: string): StepRecorder {
+    const store = this.#store;
+    const iso = () => this.#iso();
+    return {
+      begin(phase: StepPhase, description: string, command?: string) {
+        const seq = store.appendStep(actionId, { strategy, phase, description, command, status: 'planned', startedAt: iso() });
+        let settled = false;
+        const settle = (status: 'ok' | 'failed', detail?: unknown) => {
+          if (settled) return;
+          settled = true;
+          store.finishStep(actionId, seq, phase === 'plan' ? 'planned' : status, iso(), detail);
+        };
+        return { ok: (detail) => settle('ok', detail), fail: (detail) => settle('failed', detail) };
+      },
+    };
+  }
+
+  #approvalExpired(action: ActionRecord): boolean {
+    return this.#now() - Date.parse(action.updatedAt) > this.#settings.approvalTimeoutMs;
+  }
+
+  #expire(action: ActionRecord): void {
+    if (this.#store.transition(action.id, ['awaiting_approval'], 'expired', this.#iso(), { reason: 'nobody approved it within the approval timeout' })) {
+      this.stats.actionFinished(this.#strategyOf(action), 'expired', undefined);
+      void this.#escalate(action, 'approval_expired', 'an action awaiting approval expired');
+    }
+  }
+
+  #housekeep(): void {
+    try {
+      for (const action of this.#store.actionsInStates(['awaiting_approval'])) if (this.#approvalExpired(action)) this.#expire(action);
+      const retention = new Date(this.#now() - this.#settings.dedupRetentionMs).toISOString();
+      this.#store.pruneEpisodes(retention);
+      const longestWindow = Math.max(this.#settings.breaker.windowMs, ...this.#settings.rules.map((r) => r.breaker.windowMs));
+      this.#store.pruneAttempts(new Date(this.#now() - longestWindow).toISOString());
+    } catch (error) {
+      this.#logger.error({ err: describeError(error) }, 'remediation housekeeping failed');
+    }
+  }
+
+  #strategyOf(action: ActionRecord): string {
+    return action.chain[action.strategyIndex ?? 0]?.strategy ?? action.chain[0]?.strategy ?? 'none';
+  }
+
+  #iso(): string {
+    return new Date(this.#now()).toISOString();
+  }
+}
+
+function toStoredAlert(alert: WebhookAlert): StoredAlert {
+  return {
+    fingerprint: alert.fingerprint.toLowerCase(),
+    status: alert.status,
+    startsAt: normaliseTime(alert.startsAt),
+    endsAt: alert.endsAt,
+    labels: alert.labels,
+    annotations: alert.annotations,
+    generatorURL: alert.generatorURL,
+  };
+}
+
+/** Runs `work` with a signal that aborts after `ms` or when `outer` aborts; rejects at the deadline. */
+async function withTimeout<T>(ms: number, outer: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const signal = AbortSignal.any([outer, AbortSignal.timeout(ms)]);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(outer.aborted ? outer.reason : new WarrenError('STRATEGY_TIMEOUT', `timed out after ${ms} ms`));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work(signal)
+      .then(resolve, reject)
+      .finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

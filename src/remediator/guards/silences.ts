@@ -1,0 +1,58 @@
+// Asks Alertmanager whether an active silence matches an alert, so a human who silenced it (often:
+// "I am working on this") is not overruled by the remediator.
+import { request } from 'undici';
+import { z } from 'zod';
+import { WarrenError } from '../../errors.ts';
+import { matchesAll, matcherFromSilence } from '../routing/matchers.ts';
+import type { RemediatorSettings } from '../settings.ts';
+
+const silencesSchema = z.array(
+  z.looseObject({
+    id: z.string(),
+    status: z.looseObject({ state: z.string() }),
+    matchers: z.array(z.looseObject({ name: z.string(), value: z.string(), isRegex: z.boolean(), isEqual: z.boolean().optional() })),
+    createdBy: z.string().optional(),
+    comment: z.string().optional(),
+  }),
+);
+
+export interface SilenceMatch {
+  id: string;
+  createdBy?: string | undefined;
+  comment?: string | undefined;
+}
+
+export class SilenceChecker {
+  readonly #settings: NonNullable<RemediatorSettings['alertmanager']>;
+
+  constructor(settings: NonNullable<RemediatorSettings['alertmanager']>) {
+    this.#settings = settings;
+  }
+
+  /** The first active silence matching `labels`; throws when Alertmanager cannot be asked. */
+  async matching(labels: Readonly<Record<string, string>>, signal?: AbortSignal): Promise<SilenceMatch | undefined> {
+    const url = new URL('api/v2/silences', this.#settings.url.endsWith('/') ? this.#settings.url : `${this.#settings.url}/`);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const auth = this.#settings.basicAuth;
+    if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password.reveal()}`).toString('base64')}`;
+    const timeout = AbortSignal.timeout(this.#settings.timeoutMs);
+    let body: unknown;
+    try {
+      const response = await request(url, { headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      if (response.statusCode !== 200) {
+        await response.body.dump();
+        throw new Error(`HTTP ${response.statusCode}`);
+      }
+      body = await response.body.json();
+    } catch (error) {
+      throw new WarrenError('STRATEGY_FAILED', `GET ${url.origin}/api/v2/silences: ${(error as Error).message}`, { cause: error });
+    }
+    const parsed = silencesSchema.safeParse(body);
+    if (!parsed.success) throw new WarrenError('STRATEGY_FAILED', `GET ${url.origin}/api/v2/silences: response not understood`);
+    for (const silence of parsed.data) {
+      if (silence.status.state !== 'active') continue;
+      if (matchesAll(silence.matchers.map((m) => matcherFromSilence(m)), labels)) return { id: silence.id, createdBy: silence.createdBy, comment: silence.comment };
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,36 @@
+// The outgoing escalation webhook: where notify_only and an opened circuit breaker tell a human.
+// Delivery is best effort with a timeout; a failure is logged and counted, never thrown, because a
+// notification must not change what the remediator does.
+import { request } from 'undici';
+import type { Logger } from '../logging.ts';
+import type { RemediatorSettings } from './settings.ts';
+import type { Notifier } from './strategies/strategy.ts';
+
+export function createNotifier(settings: RemediatorSettings['escalationWebhook'], logger: Logger, onResult: (delivered: boolean) => void = () => {}): Notifier {
+  return {
+    configured: settings !== undefined,
+    async notify(kind, payload, signal) {
+      if (!settings) return false;
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (settings.bearerToken) headers.authorization = `Bearer ${settings.bearerToken.reveal()}`;
+      const timeout = AbortSignal.timeout(settings.timeoutMs);
+      try {
+        const response = await request(settings.url, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ source: 'warren-remediator', kind, ...payload }),
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        });
+        await response.body.dump();
+        const delivered = response.statusCode >= 200 && response.statusCode < 300;
+        if (!delivered) logger.warn({ kind, status: response.statusCode }, 'escalation webhook refused the notification');
+        onResult(delivered);
+        return delivered;
+      } catch (error) {
+        logger.warn({ kind, err: (error as Error).message }, 'escalation webhook unreachable');
+        onResult(false);
+        return false;
+      }
+    },
+  };
+}

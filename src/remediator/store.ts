@@ -1,0 +1,487 @@
+// The remediator's durable state in SQLite (node:sqlite, WAL): actions with their steps and
+// outcomes, deduplication keys per firing episode, cooldowns, breaker state and the pause switch.
+// Everything that must survive a restart lives here; the process keeps only locks and counters.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { WarrenError } from '../errors.ts';
+import type { RemediationMode } from './settings.ts';
+
+/** Where an action is in its life. Final states never change again. */
+export type ActionState =
+  | 'pending' // persisted, waiting for the worker (or for a lock, or for resume)
+  | 'awaiting_approval' // planned in approve mode; waits for POST /api/v1/actions/{id}/approve
+  | 'approved' // approved, waiting for the worker
+  | 'running'
+  | 'succeeded' // a strategy's verification passed (or the cluster was already healthy)
+  | 'failed' // every strategy of the chain ran and none verified
+  | 'blocked' // a safety precheck refused; nothing was changed
+  | 'planned' // dry-run: prechecked and planned, never executed
+  | 'skipped' // a guard stopped it (cooldown, breaker, maintenance, silence, missing label)
+  | 'cancelled' // the alert resolved, or someone rejected it, before it started
+  | 'expired' // nobody approved it in time
+  | 'interrupted'; // warren stopped while it ran; it is reported, never re-run blindly
+
+export const FINAL_STATES: readonly ActionState[] = ['succeeded', 'failed', 'blocked', 'planned', 'skipped', 'cancelled', 'expired', 'interrupted'];
+export const ACTION_STATES: readonly ActionState[] = ['pending', 'awaiting_approval', 'approved', 'running', ...FINAL_STATES];
+
+export type StepPhase = 'precheck' | 'observe' | 'plan' | 'execute' | 'verify' | 'notify' | 'guard';
+export type StepStatus = 'ok' | 'failed' | 'planned' | 'skipped';
+
+export interface StepRecord {
+  seq: number;
+  strategy: string;
+  phase: StepPhase;
+  /** What the step does, in words. */
+  description: string;
+  /** The exact API call (`POST /api/queues/%2F/q/actions {"action":"sync"}`) or argv, when there is one. */
+  command?: string | undefined;
+  status: StepStatus;
+  startedAt: string;
+  finishedAt?: string | undefined;
+  detail?: unknown;
+}
+
+export interface ChainStep {
+  strategy: string;
+  params: Record<string, string>;
+  executeTimeoutMs: number;
+  verifyTimeoutMs: number;
+}
+
+export interface StoredAlert {
+  fingerprint: string;
+  status: 'firing' | 'resolved';
+  startsAt: string;
+  endsAt?: string | undefined;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  generatorURL?: string | undefined;
+}
+
+export interface ActionRecord {
+  id: number;
+  createdAt: string;
+  updatedAt: string;
+  state: ActionState;
+  /** Why it is in a final state other than succeeded, or why it waits: `cooldown`, `breaker_open`, ... */
+  reason?: string | undefined;
+  mode: RemediationMode;
+  rule: string;
+  cluster: string;
+  /** The lock keys it needs, e.g. `queue:prod/%2F/orders`. The first is the primary target. */
+  targets: string[];
+  chain: ChainStep[];
+  alert: StoredAlert;
+  receiver: string;
+  /** Index in `chain` of the strategy that ran last. */
+  strategyIndex?: number | undefined;
+  startedAt?: string | undefined;
+  finishedAt?: string | undefined;
+  durationMs?: number | undefined;
+  before?: unknown;
+  after?: unknown;
+  error?: string | undefined;
+  approvedBy?: string | undefined;
+  steps: StepRecord[];
+}
+
+export interface NewAction {
+  state: 'pending' | 'skipped';
+  reason?: string | undefined;
+  mode: RemediationMode;
+  rule: string;
+  cluster: string;
+  targets: string[];
+  chain: ChainStep[];
+  alert: StoredAlert;
+  receiver: string;
+}
+
+export interface ActionFilter {
+  state?: ActionState | undefined;
+  rule?: string | undefined;
+  strategy?: string | undefined;
+  alertname?: string | undefined;
+  fingerprint?: string | undefined;
+  target?: string | undefined;
+  /** ISO instants, on createdAt. */
+  since?: string | undefined;
+  until?: string | undefined;
+  /** Only ids below this one: pages backwards through the trail. */
+  beforeId?: number | undefined;
+  limit?: number | undefined;
+}
+
+export interface BreakerRecord {
+  rule: string;
+  target: string;
+  openedAt: string;
+  openUntil: string;
+  attempts: number;
+}
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS episodes (
+  key TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  starts_at TEXT NOT NULL,
+  status TEXT NOT NULL,
+  first_seen TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  deliveries INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS episodes_first_seen ON episodes(first_seen);
+CREATE TABLE IF NOT EXISTS actions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT,
+  mode TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  cluster TEXT NOT NULL,
+  targets TEXT NOT NULL,
+  primary_target TEXT NOT NULL,
+  chain TEXT NOT NULL,
+  first_strategy TEXT NOT NULL,
+  alert TEXT NOT NULL,
+  alertname TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  starts_at TEXT NOT NULL,
+  receiver TEXT NOT NULL,
+  strategy_index INTEGER,
+  started_at TEXT,
+  finished_at TEXT,
+  duration_ms REAL,
+  before_state TEXT,
+  after_state TEXT,
+  error TEXT,
+  approved_by TEXT
+);
+CREATE INDEX IF NOT EXISTS actions_state ON actions(state);
+CREATE INDEX IF NOT EXISTS actions_fingerprint ON actions(fingerprint, starts_at);
+CREATE TABLE IF NOT EXISTS steps (
+  action_id INTEGER NOT NULL REFERENCES actions(id),
+  seq INTEGER NOT NULL,
+  strategy TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  description TEXT NOT NULL,
+  command TEXT,
+  status TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  detail TEXT,
+  PRIMARY KEY (action_id, seq)
+);
+CREATE TABLE IF NOT EXISTS cooldowns (rule TEXT NOT NULL, target TEXT NOT NULL, until TEXT NOT NULL, PRIMARY KEY (rule, target));
+CREATE TABLE IF NOT EXISTS attempts (rule TEXT NOT NULL, target TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS attempts_key ON attempts(rule, target, at);
+CREATE TABLE IF NOT EXISTS breakers (rule TEXT NOT NULL, target TEXT NOT NULL, opened_at TEXT NOT NULL, open_until TEXT NOT NULL, attempts INTEGER NOT NULL, PRIMARY KEY (rule, target));
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;
+
+type Row = Record<string, SQLInputValue>;
+
+export class RemediationStore {
+  readonly #db: DatabaseSync;
+  readonly file: string;
+
+  constructor(file: string) {
+    this.file = file;
+    try {
+      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+      this.#db = new DatabaseSync(file);
+      // WAL: readers (the audit API) never block the writer; NORMAL is durable across process
+      // crashes, which is what Alertmanager's retries need (a power loss may lose the last commit).
+      this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+      this.#db.exec(SCHEMA);
+      const version = this.#db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+      if (version && Number(version.value) !== SCHEMA_VERSION) {
+        throw new WarrenError('STATE_UNAVAILABLE', `${file}: state schema version ${version.value}, this warren understands ${SCHEMA_VERSION}`);
+      }
+      this.#db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+    } catch (error) {
+      if (error instanceof WarrenError) throw error;
+      throw new WarrenError('STATE_UNAVAILABLE', `cannot open remediation state ${file}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  /** Runs `work` in one transaction (all or nothing). */
+  transaction<T>(work: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /**
+   * Records one delivery of a firing episode. True the first time the key is seen, false for a
+   * duplicate (whose delivery count goes up).
+   */
+  recordEpisode(key: string, alert: { fingerprint: string; startsAt: string; status: string }, now: string): boolean {
+    const inserted = this.#db
+      .prepare('INSERT OR IGNORE INTO episodes (key, fingerprint, starts_at, status, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(key, alert.fingerprint, alert.startsAt, alert.status, now, now);
+    if (inserted.changes > 0) return true;
+    this.#db.prepare('UPDATE episodes SET deliveries = deliveries + 1, last_seen = ? WHERE key = ?').run(now, key);
+    return false;
+  }
+
+  hasEpisode(key: string): boolean {
+    return this.#db.prepare('SELECT 1 FROM episodes WHERE key = ?').get(key) !== undefined;
+  }
+
+  /** Forgets episodes first seen before `before`; returns how many. */
+  pruneEpisodes(before: string): number {
+    return Number(this.#db.prepare('DELETE FROM episodes WHERE first_seen < ?').run(before).changes);
+  }
+
+  insertAction(action: NewAction, now: string): number {
+    const result = this.#db
+      .prepare(
+        `INSERT INTO actions (created_at, updated_at, state, reason, mode, rule, cluster, targets, primary_target, chain, first_strategy, alert, alertname, fingerprint, starts_at, receiver, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        now,
+        now,
+        action.state,
+        action.reason ?? null,
+        action.mode,
+        action.rule,
+        action.cluster,
+        JSON.stringify(action.targets),
+        action.targets[0] ?? '',
+        JSON.stringify(action.chain),
+        action.chain[0]?.strategy ?? '',
+        JSON.stringify(action.alert),
+        action.alert.labels.alertname ?? '',
+        action.alert.fingerprint,
+        action.alert.startsAt,
+        action.receiver,
+        action.state === 'skipped' ? now : null,
+      );
+    return Number(result.lastInsertRowid);
+  }
+
+  getAction(id: number): ActionRecord | undefined {
+    const row = this.#db.prepare('SELECT * FROM actions WHERE id = ?').get(id) as Row | undefined;
+    return row && this.#toAction(row, true);
+  }
+
+  /** Newest first. Steps are included. */
+  listActions(filter: ActionFilter = {}): ActionRecord[] {
+    const where: string[] = [];
+    const args: SQLInputValue[] = [];
+    const add = (clause: string, value: SQLInputValue | undefined) => {
+      if (value === undefined) return;
+      where.push(clause);
+      args.push(value);
+    };
+    add('state = ?', filter.state);
+    add('rule = ?', filter.rule);
+    add(`EXISTS (SELECT 1 FROM json_each(actions.chain) WHERE json_extract(value, '$.strategy') = ?)`, filter.strategy);
+    add('alertname = ?', filter.alertname);
+    add('fingerprint = ?', filter.fingerprint);
+    add('primary_target = ?', filter.target);
+    add('created_at >= ?', filter.since);
+    add('created_at < ?', filter.until);
+    add('id < ?', filter.beforeId);
+    const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
+    const sql = `SELECT * FROM actions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${limit}`;
+    return (this.#db.prepare(sql).all(...args) as Row[]).map((row) => this.#toAction(row, true));
+  }
+
+  /** Actions in the given states, oldest first, without steps. */
+  actionsInStates(states: readonly ActionState[]): ActionRecord[] {
+    const marks = states.map(() => '?').join(',');
+    return (this.#db.prepare(`SELECT * FROM actions WHERE state IN (${marks}) ORDER BY id`).all(...states) as Row[]).map((row) => this.#toAction(row, false));
+  }
+
+  countByState(): Map<ActionState, number> {
+    const rows = this.#db.prepare('SELECT state, COUNT(*) AS n FROM actions GROUP BY state').all() as { state: ActionState; n: number }[];
+    return new Map(rows.map((row) => [row.state, Number(row.n)]));
+  }
+
+  /** Moves an action from one of `from` to `to`; false when it was in none of them (a lost race). */
+  transition(id: number, from: readonly ActionState[], to: ActionState, now: string, fields: Partial<Pick<ActionRecord, 'reason' | 'error' | 'approvedBy'>> = {}): boolean {
+    const marks = from.map(() => '?').join(',');
+    const final = FINAL_STATES.includes(to);
+    const result = this.#db
+      .prepare(
+        `UPDATE actions SET state = ?, updated_at = ?, reason = COALESCE(?, reason), error = COALESCE(?, error), approved_by = COALESCE(?, approved_by),
+           finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE finished_at END
+         WHERE id = ? AND state IN (${marks})`,
+      )
+      .run(to, now, fields.reason ?? null, fields.error ?? null, fields.approvedBy ?? null, final ? 1 : 0, now, id, ...from);
+    return result.changes > 0;
+  }
+
+  markStarted(id: number, now: string): boolean {
+    const result = this.#db
+      .prepare(`UPDATE actions SET state = 'running', updated_at = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND state IN ('pending', 'approved')`)
+      .run(now, now, id);
+    return result.changes > 0;
+  }
+
+  updateRunning(id: number, now: string, fields: { strategyIndex?: number; before?: unknown; after?: unknown }): void {
+    this.#db
+      .prepare(
+        `UPDATE actions SET updated_at = ?, strategy_index = COALESCE(?, strategy_index),
+           before_state = COALESCE(?, before_state), after_state = COALESCE(?, after_state) WHERE id = ?`,
+      )
+      .run(now, fields.strategyIndex ?? null, json(fields.before), json(fields.after), id);
+  }
+
+  finish(id: number, state: ActionState, now: string, fields: { reason?: string | undefined; error?: string | undefined; durationMs?: number | undefined }): void {
+    this.#db
+      .prepare(`UPDATE actions SET state = ?, updated_at = ?, finished_at = ?, reason = COALESCE(?, reason), error = COALESCE(?, error), duration_ms = ? WHERE id = ?`)
+      .run(state, now, now, fields.reason ?? null, fields.error ?? null, fields.durationMs ?? null, id);
+  }
+
+  appendStep(actionId: number, step: Omit<StepRecord, 'seq'>): number {
+    const next = this.#db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM steps WHERE action_id = ?').get(actionId) as { seq: number };
+    const seq = Number(next.seq);
+    this.#db
+      .prepare('INSERT INTO steps (action_id, seq, strategy, phase, description, command, status, started_at, finished_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(actionId, seq, step.strategy, step.phase, step.description, step.command ?? null, step.status, step.startedAt, step.finishedAt ?? null, json(step.detail));
+    return seq;
+  }
+
+  finishStep(actionId: number, seq: number, status: StepStatus, now: string, detail?: unknown): void {
+    this.#db.prepare('UPDATE steps SET status = ?, finished_at = ?, detail = COALESCE(?, detail) WHERE action_id = ? AND seq = ?').run(status, now, json(detail), actionId, seq);
+  }
+
+  /** Pending, awaiting-approval and approved actions of one firing episode: what a resolve cancels. */
+  cancellableFor(fingerprint: string, startsAt: string): number[] {
+    const rows = this.#db
+      .prepare(`SELECT id FROM actions WHERE fingerprint = ? AND starts_at = ? AND state IN ('pending', 'awaiting_approval', 'approved')`)
+      .all(fingerprint, startsAt) as { id: number }[];
+    return rows.map((row) => Number(row.id));
+  }
+
+  cooldownUntil(rule: string, target: string): string | undefined {
+    const row = this.#db.prepare('SELECT until FROM cooldowns WHERE rule = ? AND target = ?').get(rule, target) as { until: string } | undefined;
+    return row?.until;
+  }
+
+  setCooldown(rule: string, target: string, until: string): void {
+    this.#db.prepare('INSERT INTO cooldowns (rule, target, until) VALUES (?, ?, ?) ON CONFLICT (rule, target) DO UPDATE SET until = excluded.until').run(rule, target, until);
+  }
+
+  recordAttempt(rule: string, target: string, at: string): void {
+    this.#db.prepare('INSERT INTO attempts (rule, target, at) VALUES (?, ?, ?)').run(rule, target, at);
+  }
+
+  attemptsSince(rule: string, target: string, since: string): number {
+    const row = this.#db.prepare('SELECT COUNT(*) AS n FROM attempts WHERE rule = ? AND target = ? AND at >= ?').get(rule, target, since) as { n: number };
+    return Number(row.n);
+  }
+
+  pruneAttempts(before: string): void {
+    this.#db.prepare('DELETE FROM attempts WHERE at < ?').run(before);
+  }
+
+  breaker(rule: string, target: string): BreakerRecord | undefined {
+    const row = this.#db.prepare('SELECT * FROM breakers WHERE rule = ? AND target = ?').get(rule, target) as Row | undefined;
+    return row && toBreaker(row);
+  }
+
+  openBreaker(record: BreakerRecord): void {
+    this.#db
+      .prepare(
+        `INSERT INTO breakers (rule, target, opened_at, open_until, attempts) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (rule, target) DO UPDATE SET opened_at = excluded.opened_at, open_until = excluded.open_until, attempts = excluded.attempts`,
+      )
+      .run(record.rule, record.target, record.openedAt, record.openUntil, record.attempts);
+  }
+
+  closeBreaker(rule: string, target: string): boolean {
+    return this.#db.prepare('DELETE FROM breakers WHERE rule = ? AND target = ?').run(rule, target).changes > 0;
+  }
+
+  /** Breakers still open at `now`. */
+  openBreakers(now: string): BreakerRecord[] {
+    return (this.#db.prepare('SELECT * FROM breakers WHERE open_until > ? ORDER BY opened_at').all(now) as Row[]).map(toBreaker);
+  }
+
+  getSetting(key: string): string | undefined {
+    const row = this.#db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  setSetting(key: string, value: string): void {
+    this.#db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  #toAction(row: Row, withSteps: boolean): ActionRecord {
+    const id = Number(row.id);
+    return {
+      id,
+      createdAt: String(row.created_at),
+      updatedAt: String(row.updated_at),
+      state: row.state as ActionState,
+      reason: optionalString(row.reason),
+      mode: row.mode as RemediationMode,
+      rule: String(row.rule),
+      cluster: String(row.cluster),
+      targets: JSON.parse(String(row.targets)) as string[],
+      chain: JSON.parse(String(row.chain)) as ChainStep[],
+      alert: JSON.parse(String(row.alert)) as StoredAlert,
+      receiver: String(row.receiver),
+      strategyIndex: row.strategy_index === null ? undefined : Number(row.strategy_index),
+      startedAt: optionalString(row.started_at),
+      finishedAt: optionalString(row.finished_at),
+      durationMs: row.duration_ms === null ? undefined : Number(row.duration_ms),
+      before: parseJson(row.before_state),
+      after: parseJson(row.after_state),
+      error: optionalString(row.error),
+      approvedBy: optionalString(row.approved_by),
+      steps: withSteps ? this.#steps(id) : [],
+    };
+  }
+
+  #steps(actionId: number): StepRecord[] {
+    const rows = this.#db.prepare('SELECT * FROM steps WHERE action_id = ? ORDER BY seq').all(actionId) as Row[];
+    return rows.map((row) => ({
+      seq: Number(row.seq),
+      strategy: String(row.strategy),
+      phase: row.phase as StepPhase,
+      description: String(row.description),
+      command: optionalString(row.command),
+      status: row.status as StepStatus,
+      startedAt: String(row.started_at),
+      finishedAt: optionalString(row.finished_at),
+      detail: parseJson(row.detail),
+    }));
+  }
+}
+
+function toBreaker(row: Row): BreakerRecord {
+  return { rule: String(row.rule), target: String(row.target), openedAt: String(row.opened_at), openUntil: String(row.open_until), attempts: Number(row.attempts) };
+}
+
+function json(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
+}
+
+function parseJson(value: SQLInputValue | undefined): unknown {
+  return value === null || value === undefined ? undefined : (JSON.parse(String(value)) as unknown);
+}
+
+function optionalString(value: SQLInputValue | undefined): string | undefined {
+  return value === null || value === undefined ? undefined : String(value);
+}

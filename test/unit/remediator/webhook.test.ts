@@ -1,0 +1,209 @@
+// The webhook contract Alertmanager relies on, through the real HTTP handler: 2xx once persisted,
+// 4xx (never retried) for malformed or unauthorised requests, 5xx only when nothing was persisted.
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRemediatorApp, type RemediatorApp } from '../../../src/remediator/app.ts';
+import { RemediationStore } from '../../../src/remediator/store.ts';
+import { isWarrenError } from '../../../src/errors.ts';
+import { alert, configWith, payload, scriptedStrategy, silentLogger } from './support.ts';
+
+const SECTION = `
+  mode: enforce
+  auth:
+    bearer_token_env: HOOK_TOKEN
+  max_body_size: 65536
+  default_rules: false
+  rules:
+    - name: sync
+      matchers: ['fault="mirror_unsynchronised"']
+      strategies:
+        - { strategy: sync_queue, params: { vhost: '{{ $labels.vhost }}', queue: '{{ $labels.queue }}' } }
+`;
+const TOKEN = 's3cret-token-for-tests';
+const apps: RemediatorApp[] = [];
+
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close(0);
+});
+
+function makeApp(section = SECTION, env: NodeJS.ProcessEnv = { HOOK_TOKEN: TOKEN }): RemediatorApp {
+  const config = configWith(section, env);
+  const app = createRemediatorApp({
+    config,
+    logger: silentLogger,
+    store: new RemediationStore(':memory:'),
+    strategies: { sync_queue: scriptedStrategy('sync_queue'), notify_only: scriptedStrategy('notify_only') },
+  });
+  app.engine.setPaused(true, 'test'); // the contract is about intake; nothing needs to run
+  apps.push(app);
+  return app;
+}
+
+const unsynced = (queue = 'orders', fingerprint = 'abcdef0123456789') => alert({ alertname: 'MirrorUnsynchronised', fault: 'mirror_unsynchronised', vhost: '/', queue }, { fingerprint });
+
+function post(app: RemediatorApp, body: unknown, auth = `Bearer ${TOKEN}`) {
+  return request(app.handle).post('/api/v1/alerts').set('authorization', auth).set('content-type', 'application/json').send(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+describe('POST /api/v1/alerts', () => {
+  it('answers 200 with what was recorded once the alerts are persisted', async () => {
+    const app = makeApp();
+    const response = await post(app, payload([unsynced()]));
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ status: 'accepted', alerts: 1, duplicates: 0, actions: [1] });
+    expect(app.store.getAction(1)?.state).toBe('pending');
+  });
+
+  it('answers 200 to a duplicate delivery and records nothing new', async () => {
+    const app = makeApp();
+    await post(app, payload([unsynced()]));
+    const again = await post(app, payload([unsynced()]));
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ duplicates: 1, actions: [] });
+    expect(app.store.listActions()).toHaveLength(1);
+  });
+
+  it('accepts unknown fields (newer Alertmanager releases add some) and odd label values verbatim', async () => {
+    const app = makeApp();
+    const odd = alert({ alertname: 'Odd', fault: 'mirror_unsynchronised', vhost: 'ünïcødé "vh"', queue: 'q\nwith\\newline and ${HOME} $(rm -rf /)' }, { fingerprint: '0000000000000001' });
+    const response = await post(app, payload([{ ...odd, notification_reason: 'new' } as typeof odd], { notification_reason: 'new', somethingElse: { nested: true } }));
+    expect(response.status).toBe(200);
+    const stored = app.store.getAction(response.body.actions[0]);
+    expect(stored?.chain[0]?.params).toEqual({ vhost: 'ünïcødé "vh"', queue: 'q\nwith\\newline and ${HOME} $(rm -rf /)' });
+  });
+
+  it('answers 400 to a body that is not JSON', async () => {
+    const response = await post(makeApp(), '{"version": "4", alerts: [');
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatch(/not JSON/);
+  });
+
+  it('answers 400 naming every problem of a payload that is not Alertmanager v4', async () => {
+    const bad = { ...payload([unsynced()]), version: '3' };
+    (bad.alerts[0] as Record<string, unknown>).fingerprint = 'not hex!';
+    delete (bad.alerts[0] as Record<string, unknown>).startsAt;
+    const response = await post(makeApp(), bad);
+    expect(response.status).toBe(400);
+    expect(response.body.problems.map((p: { path: string }) => p.path).sort()).toEqual(['alerts[0].fingerprint', 'alerts[0].startsAt', 'version']);
+  });
+
+  it('answers 400 to JSON that is not an object', async () => {
+    expect((await post(makeApp(), '[]')).status).toBe(400);
+    expect((await post(makeApp(), 'null')).status).toBe(400);
+  });
+
+  it('answers 413 to a body over max_body_size, declared or streamed', async () => {
+    const app = makeApp();
+    const huge = payload(Array.from({ length: 400 }, (_, i) => unsynced(`queue-${i}`, (i + 1).toString(16).padStart(16, '0'))));
+    const response = await post(app, huge);
+    expect(response.status).toBe(413);
+    expect(app.store.listActions()).toHaveLength(0);
+  });
+
+  it('answers 415 to a non-JSON content type', async () => {
+    const response = await request(makeApp().handle).post('/api/v1/alerts').set('authorization', `Bearer ${TOKEN}`).set('content-type', 'text/plain').send('hello');
+    expect(response.status).toBe(415);
+  });
+
+  it('answers 401 without credentials, with a wrong token, and with the wrong scheme', async () => {
+    const app = makeApp();
+    expect((await request(app.handle).post('/api/v1/alerts').send(payload([unsynced()]))).status).toBe(401);
+    expect((await post(app, payload([unsynced()]), 'Bearer wrong')).status).toBe(401);
+    expect((await post(app, payload([unsynced()]), `Bearer ${TOKEN}x`)).status).toBe(401);
+    expect((await post(app, payload([unsynced()]), `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`)).status).toBe(401);
+    expect(app.store.listActions()).toHaveLength(0);
+  });
+
+  it('takes basic auth when configured that way', async () => {
+    const app = makeApp(SECTION.replace('bearer_token_env: HOOK_TOKEN', 'basic_auth: { username: alertmanager, password_env: HOOK_TOKEN }'));
+    expect((await post(app, payload([unsynced()]), `Basic ${Buffer.from(`alertmanager:${TOKEN}`).toString('base64')}`)).status).toBe(200);
+    expect((await post(app, payload([unsynced()]), `Basic ${Buffer.from(`alertmanager:nope`).toString('base64')}`)).status).toBe(401);
+  });
+
+  it('answers 405 to other methods and 404 to unknown routes', async () => {
+    const app = makeApp();
+    expect((await request(app.handle).get('/api/v1/alerts').set('authorization', `Bearer ${TOKEN}`)).status).toBe(405);
+    expect((await request(app.handle).get('/api/v1/nothing').set('authorization', `Bearer ${TOKEN}`)).status).toBe(404);
+  });
+
+  it('answers 500 only when the delivery could not be persisted, and a retry then succeeds', async () => {
+    const config = configWith(SECTION, { HOOK_TOKEN: TOKEN });
+    const store = new RemediationStore(':memory:');
+    const app = createRemediatorApp({ config, logger: silentLogger, store });
+    apps.push(app);
+    const originalTransaction = store.transaction.bind(store);
+    store.transaction = () => {
+      throw new Error('database or disk is full');
+    };
+    const failed = await post(app, payload([unsynced()]));
+    expect(failed.status).toBe(500);
+    expect(store.listActions()).toHaveLength(0);
+    store.transaction = originalTransaction;
+    const retried = await post(app, payload([unsynced()]));
+    expect(retried.status).toBe(200);
+    expect(retried.body.duplicates).toBe(0);
+  });
+
+  it('counts webhook answers by status on /metrics', async () => {
+    const app = makeApp();
+    await post(app, payload([unsynced()]));
+    await post(app, 'nope');
+    await post(app, payload([unsynced()]), 'Bearer wrong');
+    const metrics = await request(app.handle).get('/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toContain('warren_remediation_webhook_requests_total{code="200"} 1');
+    expect(metrics.text).toContain('warren_remediation_webhook_requests_total{code="400"} 1');
+    expect(metrics.text).toContain('warren_remediation_webhook_requests_total{code="401"} 1');
+    expect(metrics.text).toContain('warren_remediation_actions{state="pending"} 1');
+    expect(metrics.text).toContain('warren_remediation_paused 1');
+    expect(metrics.text).not.toContain(TOKEN);
+  });
+});
+
+describe('startup', () => {
+  it('refuses enforce mode without credentials', () => {
+    const config = configWith(SECTION.replace(/ {2}auth:\n {4}bearer_token_env: HOOK_TOKEN\n/, ''));
+    try {
+      createRemediatorApp({ config, logger: silentLogger, store: new RemediationStore(':memory:') });
+      expect.unreachable('created an unauthenticated enforcing remediator');
+    } catch (error) {
+      expect(isWarrenError(error, 'REMEDIATOR_UNSAFE_CONFIG')).toBe(true);
+    }
+  });
+
+  it('allows dry_run without credentials', async () => {
+    const config = configWith(SECTION.replace(/ {2}auth:\n {4}bearer_token_env: HOOK_TOKEN\n/, '').replace('mode: enforce', 'mode: dry_run'));
+    const app = createRemediatorApp({ config, logger: silentLogger, store: new RemediationStore(':memory:') });
+    apps.push(app);
+    expect((await request(app.handle).post('/api/v1/alerts').send(payload([unsynced()]))).status).toBe(200);
+  });
+});
+
+describe('audit and control API', () => {
+  it('lists actions with filters, shows one with its steps, and rejects unknown filters', async () => {
+    const app = makeApp();
+    await post(app, payload([unsynced('a', '000000000000000a'), unsynced('b', '000000000000000b')]));
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const all = await request(app.handle).get('/api/v1/actions').set(auth);
+    expect(all.body.actions.map((a: { id: number }) => a.id)).toEqual([2, 1]);
+    const one = await request(app.handle).get('/api/v1/actions?fingerprint=000000000000000a&state=pending&strategy=sync_queue').set(auth);
+    expect(one.body.actions).toHaveLength(1);
+    expect(one.body.actions[0].alert.labels.queue).toBe('a');
+    expect((await request(app.handle).get('/api/v1/actions/2').set(auth)).body.rule).toBe('sync');
+    expect((await request(app.handle).get('/api/v1/actions/99').set(auth)).status).toBe(404);
+    const bad = await request(app.handle).get('/api/v1/actions?sate=pending&limit=0').set(auth);
+    expect(bad.status).toBe(400);
+    expect(bad.body.problems).toEqual(expect.arrayContaining([expect.stringContaining('unknown filter sate'), expect.stringContaining('limit')]));
+    expect((await request(app.handle).get('/api/v1/actions')).status).toBe(401);
+  });
+
+  it('pause and resume are persisted and need credentials', async () => {
+    const app = makeApp();
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    expect((await request(app.handle).post('/api/v1/resume')).status).toBe(401);
+    expect((await request(app.handle).post('/api/v1/resume').set(auth)).body).toEqual({ paused: false });
+    expect((await request(app.handle).post('/api/v1/pause').set(auth)).body).toEqual({ paused: true });
+    expect(app.store.getSetting('paused')).toBe('true');
+    expect((await request(app.handle).get('/api/v1/status').set(auth)).body).toMatchObject({ mode: 'enforce', paused: true });
+  });
+});
