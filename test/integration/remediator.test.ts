@@ -228,6 +228,56 @@ describe('with the real Alertmanager', () => {
   });
 });
 
+describe('silences in the real Alertmanager', () => {
+  it('skips an alert an active silence covers, acts on one it does not, and refuses to act when it cannot ask', async () => {
+    const alertmanager = `http://${LOCAL_HOST}:${LOCAL_PORTS.alertmanager}`;
+    const marker = `silence_${Date.now()}`;
+    const created = await fetch(`${alertmanager}/api/v2/silences`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        matchers: [{ name: 'fault', value: marker, isRegex: false, isEqual: true }, { name: 'queue', value: 'held-.*', isRegex: true, isEqual: true }],
+        startsAt: new Date().toISOString(),
+        endsAt: new Date(Date.now() + 10 * 60_000).toISOString(),
+        createdBy: 'warren-integration-test',
+        comment: 'operator is working on it',
+      }),
+    });
+    expect(created.status).toBe(200);
+    const { silenceID } = (await created.json()) as { silenceID: string };
+    const rules = `  default_rules: false\n  rules:\n    - { name: silenced, matchers: ['fault="${marker}"'], strategies: [{ strategy: notify_only }] }\n`;
+    const checking = config(`  mode: dry_run\n  alertmanager: { url: "${alertmanager}", check_silences: true }\n${rules}`);
+    const app = createRemediatorApp({ config: checking, logger, settings: { ...checking.remediation, stateFile: join(dir, 'silences.db') } });
+    const server = await serve(app);
+    const hole = await blackHole();
+    const unreachable = config(`  mode: dry_run\n  alertmanager: { url: "http://127.0.0.1:${hole.port}", check_silences: true, timeout: 1s }\n${rules}`);
+    const blind = createRemediatorApp({ config: unreachable, logger, settings: { ...unreachable.remediation, stateFile: join(dir, 'blind.db') } });
+    const blindServer = await serve(blind);
+    try {
+      const { body } = await postAlerts(server, undefined, [
+        firing({ alertname: 'Silenced', fault: marker, queue: 'held-orders' }, '4444444444444444'),
+        firing({ alertname: 'Silenced', fault: marker, queue: 'other' }, '5555555555555555'),
+      ]);
+      const [held, free] = body.actions as [number, number];
+      const settled = async () => !['pending', 'running'].includes((await getAction(server.url, held)).state) && !['pending', 'running'].includes((await getAction(server.url, free)).state);
+      expect(await waitFor(settled, 15_000, 200)).toBe(true);
+      expect(await getAction(server.url, held)).toMatchObject({ state: 'skipped', reason: expect.stringContaining(`silenced: Alertmanager silence ${silenceID} by warren-integration-test`) });
+      expect((await getAction(server.url, free)).state).toBe('planned');
+
+      const blindAction = (await postAlerts(blindServer, undefined, [firing({ alertname: 'Silenced', fault: marker, queue: 'x' }, '6666666666666666')])).body.actions?.[0] as number;
+      expect(await waitFor(async () => (await getAction(blindServer.url, blindAction)).state === 'skipped', 15_000, 200)).toBe(true);
+      expect((await getAction(blindServer.url, blindAction)).reason).toMatch(/^silence_check_failed/);
+    } finally {
+      await fetch(`${alertmanager}/api/v2/silence/${silenceID}`, { method: 'DELETE' }).catch(() => undefined);
+      await server.close();
+      await app.close();
+      await blindServer.close();
+      await blind.close();
+      await hole.close();
+    }
+  });
+});
+
 describe('a real remediator process', () => {
   it('killed with an action in flight reports it interrupted after the restart and never re-runs it', async () => {
     const hole = await blackHole(); // the escalation webhook hangs: notify_only stays in flight
