@@ -272,6 +272,7 @@ function buildExporterSettings(
       details: queues.details,
       metadataMaxAgeMs: queues.metadata_max_age,
       metadataRefetchBelowMs: queues.metadata_refetch_below,
+      counters: { enabled: queues.counters.enabled, intervalMs: queues.counters.interval, pageSize: queues.counters.page_size },
     },
     amqpProbe: { enabled: exporter.amqp_probe.enabled, intervalMs: exporter.amqp_probe.interval },
     host: { enabled: exporter.host.enabled, sampleIntervalMs: exporter.host.sample_interval },

@@ -212,6 +212,14 @@ const exporterSchema = z.strictObject({
       details: z.enum(['basic', 'full']).default('basic'),
       metadata_max_age: boundedDuration(1000, 86_400_000).prefault('30s'),
       metadata_refetch_below: boundedDuration(0, 60_000).prefault('250ms'),
+      // Per-queue message counters from the management API, read page by page in the background.
+      counters: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          interval: boundedDuration(5_000, 86_400_000).prefault('60s'),
+          page_size: z.number().int().min(10).max(5_000).default(500),
+        })
+        .prefault({}),
     })
     .prefault({}),
   amqp_probe: z.strictObject({ enabled: z.boolean().default(true), interval: boundedDuration(1000, 86_400_000).prefault('15s') }).prefault({}),

@@ -18,6 +18,7 @@ import { queuesCollector } from './collectors/queues.ts';
 import type { HostSampler } from './host-sampler.ts';
 import { TEXT_CONTENT_TYPE } from '../metrics/registry.ts';
 import { AmqpProbeScheduler } from './probe-scheduler.ts';
+import { QueueCounterPoller } from './queue-counters.ts';
 import { QueueMetadataCache } from './queue-metadata.ts';
 import type { ClusterResources } from './scrape-data.ts';
 import { ClusterScraper } from './scraper.ts';
@@ -55,6 +56,9 @@ export function createExporterApp(deps: ExporterDeps): ExporterApp {
       const tls = tlsConnectOptions(cluster);
       const probes = settings.amqpProbe.enabled ? new AmqpProbeScheduler(cluster, settings.amqpProbe.intervalMs, deps.now) : undefined;
       probes?.start();
+      const { counters } = settings.queues;
+      const queueCounters = counters.enabled ? new QueueCounterPoller(management, { intervalMs: counters.intervalMs, pageSize: counters.pageSize, logger, now: deps.now }) : undefined;
+      queueCounters?.start();
       found = {
         cluster,
         settings,
@@ -62,6 +66,7 @@ export function createExporterApp(deps: ExporterDeps): ExporterApp {
         plugins: cluster.nodes.filter((n) => n.prometheusUrl).map((n) => new PrometheusPluginClient(n, cluster.management.timeoutMs, tls)),
         queueMetadata: new QueueMetadataCache(management, { maxAgeMs: settings.queues.metadataMaxAgeMs, refetchEveryScrapeBelowMs: settings.queues.metadataRefetchBelowMs, now: deps.now }),
         probes,
+        queueCounters,
       };
       resources.set(cluster.name, found);
     }
@@ -128,6 +133,7 @@ export function createExporterApp(deps: ExporterDeps): ExporterApp {
     async close() {
       const all = [...resources.values()];
       for (const { probes } of all) probes?.stop();
+      await Promise.all(all.map(({ queueCounters }) => queueCounters?.stop()));
       await Promise.all(all.flatMap(({ management, plugins }) => [management.close(), ...plugins.map((plugin) => plugin.close())]));
     },
   };

@@ -8,6 +8,7 @@ import type { HealthCheckResult, ManagementClient } from '../rabbitmq/management
 import type { Overview, RabbitNode } from '../rabbitmq/management/schemas.ts';
 import { QUEUE_FAMILIES, type NodeQueueStats, type PrometheusPluginClient, type QueueStatValues } from '../rabbitmq/prometheus-plugin.ts';
 import type { AmqpProbeScheduler, ProbeRound } from './probe-scheduler.ts';
+import type { QueueCounterPoller, QueueCounterSnapshot } from './queue-counters.ts';
 import type { QueueMetadataCache, QueueMetadataSnapshot } from './queue-metadata.ts';
 import { selectQueues, type QueueSelection } from './queue-selection.ts';
 import type { ExporterSettings } from './settings.ts';
@@ -22,6 +23,8 @@ export interface ClusterResources {
   queueMetadata: QueueMetadataCache;
   /** Present when the AMQP probe is enabled. */
   probes?: AmqpProbeScheduler | undefined;
+  /** Present when per-queue counters are enabled. */
+  queueCounters?: QueueCounterPoller | undefined;
 }
 
 export interface QueueStats {
@@ -133,6 +136,11 @@ export class ScrapeData {
       }
       return Promise.all(checks);
     });
+  }
+
+  /** The latest complete background pass of per-queue counters; undefined before the first or when disabled. */
+  queueCounters(): Promise<QueueCounterSnapshot | undefined> {
+    return Promise.resolve(this.resources.queueCounters?.latest());
   }
 
   /** The latest AMQP round trips (load balancer and each node), run on their own schedule. */

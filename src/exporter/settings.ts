@@ -14,6 +14,8 @@ export interface QueueSettings {
   details: 'basic' | 'full';
   metadataMaxAgeMs: number;
   metadataRefetchBelowMs: number;
+  /** Per-queue message counters (kbudde's rabbitmq_queue_messages_*_total), read in the background. */
+  counters: { enabled: boolean; intervalMs: number; pageSize: number };
 }
 
 export interface HealthScoreWeights {

@@ -1,5 +1,6 @@
 // The exporter against the real 3-node cluster, with faults injected for real.
 import { execFile } from 'node:child_process';
+import amqp from 'amqplib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -97,6 +98,60 @@ describe('exporter against the real cluster', () => {
     expect(samples.find((s) => s.name === 'rabbitmq_queue_messages' && s.labels.queue === 'depth-a')?.labels).toMatchObject({
       cluster: 'local', type: 'classic', durable: 'true', node: expect.stringMatching(/^rabbit[123]@localhost$/),
     });
+  });
+
+  it('reports per-queue message counters equal to the management API, read in the background', async () => {
+    // A fresh name: the statistics database keeps a deleted queue's counters for a while.
+    const queue = `counted-${Date.now()}`;
+    await put(`/api/queues/${encodeURIComponent(VHOST)}/${queue}`, { durable: true });
+    await put(`/api/queues/${encodeURIComponent(VHOST)}/counted-idle`, { durable: true });
+    await publish(queue, 7);
+    // A real consumer with manual acks, so deliveries and acks are counted too.
+    const connection = await amqp.connect({ hostname: '127.0.0.1', port: 5672, username: 'guest', password: 'guest', vhost: VHOST });
+    try {
+      const channel = await connection.createChannel();
+      await channel.prefetch(1);
+      let received = 0;
+      await new Promise<void>((resolve) => {
+        void channel.consume(queue, (message) => {
+          if (!message) return;
+          received++;
+          if (received <= 4) channel.ack(message);
+          if (received === 4) resolve();
+        });
+      });
+      await channel.close();
+    } finally {
+      await connection.close();
+    }
+    const counting = await serve(configWith({ queues: { ...base.exporter.queues, counters: { enabled: true, intervalMs: 5_000, pageSize: 2 } } }));
+    try {
+      const labels = { vhost: VHOST, queue };
+      const expected = async () => {
+        const stats = (await api.queue(VHOST, queue)).data.message_stats;
+        return { publish: stats?.publish, deliver: stats?.deliver, ack: stats?.ack };
+      };
+      const agrees = async () => {
+        const { samples } = await scrape(counting.server);
+        const want = await expected();
+        return (
+          want.publish === 7 &&
+          want.ack === 4 &&
+          value(samples, 'rabbitmq_queue_messages_published_total', labels) === want.publish &&
+          value(samples, 'rabbitmq_queue_messages_delivered_total', labels) === want.deliver &&
+          value(samples, 'rabbitmq_queue_messages_ack_total', labels) === want.ack
+        );
+      };
+      expect(await waitFor(agrees, 40_000, 1_000)).toBe(true);
+      const { samples } = await scrape(counting.server);
+      // A queue without traffic counts 0; the data's age is exported.
+      expect(value(samples, 'rabbitmq_queue_messages_published_total', { vhost: VHOST, queue: 'counted-idle' })).toBe(0);
+      expect(value(samples, 'warren_queue_counters_age_seconds', { cluster: 'local' })).toBeLessThan(30);
+      // Off by default: the shared exporter has none.
+      expect(value((await scrape(exporter.server)).samples, 'rabbitmq_queue_messages_published_total', labels)).toBeUndefined();
+    } finally {
+      await counting.close();
+    }
   });
 
   it('gives every series exactly once and passes promtool check metrics', async () => {

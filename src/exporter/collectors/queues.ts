@@ -4,6 +4,7 @@
 // even while the metadata is a few seconds old.
 import type { Collector } from '../collector.ts';
 import type { MetricRegistry } from '../../metrics/registry.ts';
+import { QUEUE_COUNTERS, type QueueCounterValues } from '../queue-counters.ts';
 import type { SelectedQueue } from '../queue-selection.ts';
 import { replicationOf, type Replication } from '../replication.ts';
 
@@ -23,8 +24,8 @@ export const queuesCollector: Collector = {
     const { data, registry, clusterLabel } = ctx;
     const settings = data.resources.settings.queues;
     // Every family is registered before the data is read, so docs/metrics.md can list them all.
-    const families = registerFamilies(registry, settings.details === 'full');
-    const [metadata, stats, nodes, selection] = await Promise.all([data.queueMetadata(), data.queueStats(), data.nodes(), data.selectedQueues()]);
+    const families = registerFamilies(registry, settings.details === 'full', settings.counters.enabled);
+    const [metadata, stats, nodes, selection, counters] = await Promise.all([data.queueMetadata(), data.queueStats(), data.nodes(), data.selectedQueues(), settings.counters.enabled ? data.queueCounters() : undefined]);
     const running = new Set(nodes.filter((n) => n.running).map((n) => n.name));
     const clusterNodes = nodes.map((n) => n.name);
     // Own rows: the selection is shared with the health score and stays untouched.
@@ -34,6 +35,10 @@ export const queuesCollector: Collector = {
     const kept = applyCap(rows, settings.maxQueues);
     writeQueueSeries(families.perQueue, clusterLabel, kept, ctx.now);
     writeReplication(families.replication, clusterLabel, kept);
+    if (families.counters && counters) {
+      writeCounters(families.counters.perQueue, clusterLabel, kept, counters.byQueue);
+      families.counters.age.set([clusterLabel], Math.max(0, (ctx.now - counters.finishedAt) / 1000));
+    }
 
     families.exported.set([clusterLabel], kept.length);
     families.excluded.set([clusterLabel], excluded);
@@ -79,7 +84,7 @@ const DETAIL_STATS: [string, string, string][] = [
 type QueueFamilies = ReturnType<typeof registerFamilies>;
 
 /** Every family of the collector; the detail families only with `details: full`. */
-function registerFamilies(registry: MetricRegistry, details: boolean) {
+function registerFamilies(registry: MetricRegistry, details: boolean, counters: boolean) {
   const perQueue = (name: string, help: string) => registry.gauge(name, help, QUEUE_LABELS);
   const perCluster = (name: string, help: string) => registry.gauge(name, help, CLUSTER);
   const perKind = (name: string, help: string) => registry.gauge(name, help, ['cluster', 'kind']);
@@ -115,6 +120,12 @@ function registerFamilies(registry: MetricRegistry, details: boolean) {
       unhealthy: perKind('warren_queues_replication_unhealthy', 'Replicated queues that are under-replicated, unsynchronised or leaderless.'),
     },
     metadataAge: perCluster('warren_queue_metadata_age_seconds', 'Age of the queue metadata (type, policy, members) used by this scrape.'),
+    counters: counters
+      ? {
+          perQueue: QUEUE_COUNTERS.map(([field, name, help]) => ({ field, family: registry.counter(name, `${help} Opt-in: exporter.queues.counters.`, QUEUE_LABELS) })),
+          age: perCluster('warren_queue_counters_age_seconds', 'Age of the per-queue counters (read in the background every exporter.queues.counters.interval).'),
+        }
+      : undefined,
     statsNodeUp: registry.gauge('warren_queue_stats_node_up', 'Whether a running node\'s plugin answered: 0 means its queues have no depth this scrape.', ['cluster', 'node']),
   };
 }
@@ -135,6 +146,15 @@ function writeQueueSeries(f: QueueFamilies['perQueue'], cluster: string, rows: Q
       f.head.timestamp.set(labels, seconds);
       f.head.age.set(labels, Math.max(0, now / 1000 - seconds));
     }
+  }
+}
+
+/** A queue the management API reports no message_stats for has seen no traffic: its counters are 0. */
+function writeCounters(f: NonNullable<QueueFamilies['counters']>['perQueue'], cluster: string, rows: QueueRow[], byQueue: ReadonlyMap<string, QueueCounterValues>): void {
+  for (const row of rows) {
+    const values = byQueue.get(row.meta.key);
+    const labels = labelsOf(cluster, row);
+    for (const { field, family } of f) family.set(labels, values?.[field] ?? 0);
   }
 }
 

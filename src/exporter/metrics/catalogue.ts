@@ -37,7 +37,7 @@ export async function metricCatalogue(answers: CatalogueAnswers = 'empty'): Prom
 /** Everything on: the AMQP probe, queue details as asked, and (below) a host sampler. */
 function catalogueSettings(details: QueueSettings['details']): ExporterSettings {
   const defaults = defaultExporterSettings();
-  return { ...defaults, amqpProbe: { ...defaults.amqpProbe, enabled: true }, queues: { ...defaults.queues, details } };
+  return { ...defaults, amqpProbe: { ...defaults.amqpProbe, enabled: true }, queues: { ...defaults.queues, details, counters: { ...defaults.queues.counters, enabled: true } } };
 }
 
 async function definitionsFor(settings: ExporterSettings, answers: CatalogueAnswers): Promise<(MetricDefinition & { source: string })[]> {
@@ -73,6 +73,7 @@ function scrapeContext(settings: ExporterSettings, answers: CatalogueAnswers): S
     selectedQueues: answer({ queues: [], excluded: 0 }),
     healthChecks: answer([]),
     amqpProbes: answer({ outcomes: [], finishedAt: 0 }),
+    queueCounters: answer(undefined),
   };
   // Collectors read only the cluster's name and nodes.
   const cluster: Pick<ClusterConfig, 'name' | 'nodes'> = { name: 'catalogue', nodes: [] };

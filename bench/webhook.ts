@@ -1,0 +1,577 @@
+// `npm run bench:webhook`: how fast the remediator acknowledges Alertmanager webhook deliveries,
+// next to the floor (a bare express handler that only parses the same JSON), in the same run.
+//
+// Both servers run in their own child process: the remediator as users run it (`bin/warren.js
+// remediator` with a temporary warren.yml and state file, mode enforce with bearer auth, notify_only
+// rules that match every generated alert, so each alert is deduplicated, routed and gets an action
+// inserted), the floor as bench/express-floor.ts. notify_only never touches a cluster, so the
+// RabbitMQ stack is not needed (nor used).
+//
+// Load is open-loop: a request is due every 1/rate seconds whether or not earlier ones have been
+// answered, and latency runs from when it was due, so a stalled server cannot slow the load down and
+// hide its own stall (coordinated omission). Each request is an Alertmanager v4 payload of N new
+// alerts (distinct fingerprints and startsAt). Keep-alive connections through an undici Pool, as
+// Alertmanager does. Rounds alternate between the sides; medians of the per-round figures.
+//
+// Then a storm: the same alert delivered 10,000 times must lead to exactly one action.
+// Results go to docs/benchmarks.md (--no-write to skip) and, with --json, to stdout.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import { LOCAL_CLUSTER_NAME, LOCAL_HOST, LOCAL_NODES, LOCAL_USER } from '../src/config/local-stack.ts';
+
+const REPO = new URL('..', import.meta.url).pathname;
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '15' },
+    rate: { type: 'string', default: '200' },
+    alerts: { type: 'string', default: '50' },
+    warmup: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '64' },
+    storm: { type: 'string', default: '10000' },
+    'storm-concurrency': { type: 'string', default: '50' },
+    /** Write a V8 CPU profile of the remediator (at its exit) into this directory. */
+    profile: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+
+function positiveInt(name: string, text: string | undefined): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(text)}`);
+  return value;
+}
+const settings = {
+  rounds: positiveInt('rounds', args.rounds),
+  seconds: positiveInt('seconds', args.seconds),
+  rate: positiveInt('rate', args.rate),
+  alerts: positiveInt('alerts', args.alerts),
+  warmupSeconds: Number(args.warmup) >= 0 ? Number(args.warmup) : 5,
+  connections: positiveInt('connections', args.connections),
+  stormDeliveries: positiveInt('storm', args.storm),
+  stormConcurrency: positiveInt('storm-concurrency', args['storm-concurrency']),
+};
+const GOAL_P99_RATIO = 2;
+const TOKEN = randomBytes(24).toString('hex');
+const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+// ---- child processes and cleanup ----
+
+const children = new Set<ChildProcess>();
+let workDir: string | undefined;
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return void children.delete(child);
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+  children.delete(child);
+}
+
+function removeWorkDir(): void {
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  workDir = undefined;
+}
+
+// Last resort (an exception, process.exit): nothing survives the benchmark.
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  removeWorkDir();
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    progress(`${signal}: stopping the servers`);
+    void Promise.all([...children].map(stopChild)).finally(() => {
+      removeWorkDir();
+      process.exit(130);
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, LOCAL_HOST, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The V8 flags on bin/warren.js's shebang line, so the floor runs under the same heap settings. */
+function warrenNodeFlags(): string[] {
+  const shebang = readFileSync(join(REPO, 'bin/warren.js'), 'utf8').split('\n', 1)[0] ?? '';
+  return shebang.split(/\s+/).filter((word) => word.startsWith('--'));
+}
+
+interface Server {
+  name: 'floor' | 'remediator';
+  child: ChildProcess;
+  origin: string;
+  log: string;
+}
+
+async function startServer(name: Server['name'], file: string, argv: string[], env: NodeJS.ProcessEnv, port: number): Promise<Server> {
+  const log = join(workDir!, `${name}.log`);
+  const fd = openSync(log, 'a');
+  // Children inherit this Node (24) first on PATH: bin/warren.js finds `node` through env.
+  const child = spawn(file, argv, { env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, ...env }, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  children.add(child);
+  const origin = `http://${LOCAL_HOST}:${port}`;
+  for (let i = 0; i < 150; i++) {
+    if (child.exitCode !== null) break;
+    if (await fetch(`${origin}/-/healthy`).then((r) => r.ok, () => false)) return { name, child, origin, log };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await stopChild(child);
+  throw new Error(`${name} did not start on ${origin}:\n${readFileSync(log, 'utf8').slice(-2000)}`);
+}
+
+/** A warren.yml for the remediator: the local stack's cluster (never contacted), notify_only rules. */
+function remediatorConfig(port: number): string {
+  const nodes = LOCAL_NODES.map((node) => `      - { name: ${node.name}, management_url: "http://${LOCAL_HOST}:${node.managementPort}", amqp_url: "amqp://${LOCAL_HOST}:${node.amqpPort}", prometheus_url: "http://${LOCAL_HOST}:${node.prometheusPort}" }`);
+  return [
+    '# Written by bench/webhook.ts for one run; deleted afterwards.',
+    'log: { level: info }',
+    'remediation:',
+    `  listen_address: ${LOCAL_HOST}:${port}`,
+    '  mode: enforce',
+    '  auth: { bearer_token_env: WARREN_BENCH_TOKEN }',
+    `  state_file: ${join(workDir!, 'remediator.db')}`,
+    '  max_body_size: 1048576',
+    '  default_rules: false',
+    '  rules:',
+    '    - name: bench-critical',
+    `      matchers: ['fault=~"queue_.+|node_.+"', 'severity="critical"']`,
+    '      strategies:',
+    `        - { strategy: notify_only, params: { message: '{{ $labels.alertname }} on {{ $labels.vhost }}/{{ $labels.queue }}' } }`,
+    '    - name: bench-other',
+    `      matchers: ['fault=~"queue_.+|node_.+"']`,
+    '      strategies:',
+    '        - { strategy: notify_only }',
+    'clusters:',
+    `  ${LOCAL_CLUSTER_NAME}:`,
+    `    management: { username: ${LOCAL_USER.username}, password: ${LOCAL_USER.password} }`,
+    '    nodes:',
+    ...nodes,
+    '',
+  ].join('\n');
+}
+
+// ---- payloads ----
+
+const KINDS = [
+  { alertname: 'RabbitMQQueueBacklog', fault: 'queue_backlog', summary: 'messages are piling up' },
+  { alertname: 'RabbitMQMirrorUnsynchronised', fault: 'queue_mirror_unsynchronised', summary: 'a mirror is not synchronised' },
+  { alertname: 'RabbitMQQueueNoConsumers', fault: 'queue_no_consumers', summary: 'no consumer is attached' },
+  { alertname: 'RabbitMQNodeMemoryAlarm', fault: 'node_memory_alarm', summary: 'publishers are blocked' },
+] as const;
+const VHOSTS = ['/', 'orders', 'billing', 'telemetry'];
+const SALT = randomBytes(4).readUInt32BE(0);
+const BASE_TIME = Date.now() - 3_600_000;
+let alertSeq = 0;
+
+function newAlert(kind: (typeof KINDS)[number], severity: string): Record<string, unknown> {
+  const seq = ++alertSeq;
+  const node = LOCAL_NODES[seq % LOCAL_NODES.length]!;
+  const vhost = VHOSTS[seq % VHOSTS.length]!;
+  const queue = `${vhost === '/' ? 'default' : vhost}.work-${seq % 10_000}`;
+  return {
+    status: 'firing',
+    labels: { alertname: kind.alertname, fault: kind.fault, cluster: LOCAL_CLUSTER_NAME, vhost, queue, severity, instance: `${node.name}`, job: 'rabbitmq' },
+    annotations: { summary: `${queue} in ${vhost}: ${kind.summary}`, description: `${kind.alertname} fired for queue ${queue} in vhost ${vhost} on ${node.name}`, runbook_url: `https://runbooks.example.com/rabbitmq/${kind.fault}` },
+    startsAt: new Date(BASE_TIME + seq).toISOString().replace('Z', `${String(seq % 1_000_000).padStart(6, '0')}Z`),
+    endsAt: '0001-01-01T00:00:00Z',
+    generatorURL: `http://prometheus:9090/graph?g0.expr=warren_${kind.fault}%7Bqueue%3D%22${encodeURIComponent(queue)}%22%7D&g0.tab=1`,
+    fingerprint: (SALT * 2 ** 20 + seq).toString(16).padStart(16, '0'),
+  };
+}
+
+function webhookBody(alerts: Record<string, unknown>[], kind: (typeof KINDS)[number]): string {
+  return JSON.stringify({
+    version: '4',
+    groupKey: `{}/{fault=~".+"}:{alertname="${kind.alertname}", cluster="${LOCAL_CLUSTER_NAME}"}`,
+    truncatedAlerts: 0,
+    status: 'firing',
+    receiver: 'warren-remediator',
+    groupLabels: { alertname: kind.alertname, cluster: LOCAL_CLUSTER_NAME },
+    commonLabels: { alertname: kind.alertname, cluster: LOCAL_CLUSTER_NAME, fault: kind.fault, job: 'rabbitmq' },
+    commonAnnotations: {},
+    externalURL: 'http://alertmanager:9093',
+    alerts,
+  });
+}
+
+/** `count` request bodies of `settings.alerts` new alerts each (one alertname per group, as Alertmanager groups). */
+function makeBodies(count: number): string[] {
+  const bodies: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const kind = KINDS[i % KINDS.length]!;
+    bodies.push(webhookBody(Array.from({ length: settings.alerts }, (_, j) => newAlert(kind, j % 5 === 0 ? 'critical' : 'warning')), kind));
+  }
+  return bodies;
+}
+
+// ---- load ----
+
+interface PhaseResult {
+  requests: number;
+  /** Milliseconds from when each request was due until its whole answer was in, sorted. */
+  latencies: Float64Array;
+  /** Non-2xx answers and transport errors. */
+  errors: number;
+  /** 2xx answers that did not say what was expected (remediator: all alerts new, one action each). */
+  unexpected: number;
+  seconds: number;
+  firstError?: string | undefined;
+}
+
+const headers = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` };
+
+/** Open-loop load: body i is due at start + i/rate, sent then even if earlier requests are still out. */
+function openLoop(pool: Pool, server: Server, bodies: string[]): Promise<PhaseResult> {
+  const interval = 1000 / settings.rate;
+  const latencies = new Float64Array(bodies.length);
+  const result: PhaseResult = { requests: bodies.length, latencies, errors: 0, unexpected: 0, seconds: 0 };
+  const start = performance.now() + 10;
+  let next = 0;
+  let done = 0;
+  return new Promise((resolve) => {
+    const finished = (i: number, due: number) => {
+      latencies[i] = performance.now() - due;
+      if (++done === bodies.length) {
+        result.seconds = (performance.now() - start) / 1000;
+        latencies.sort();
+        resolve(result);
+      }
+    };
+    const send = (i: number) => {
+      const due = start + i * interval;
+      pool
+        .request({ path: '/api/v1/alerts', method: 'POST', headers, body: bodies[i]!, headersTimeout: 60_000, bodyTimeout: 60_000 })
+        .then(async (response) => {
+          const text = await response.body.text();
+          if (response.statusCode < 200 || response.statusCode > 299) {
+            result.errors++;
+            result.firstError ??= `HTTP ${response.statusCode}: ${text.slice(0, 200)}`;
+          } else if (!expectedAnswer(server.name, text)) {
+            result.unexpected++;
+            result.firstError ??= `unexpected answer: ${text.slice(0, 200)}`;
+          }
+        })
+        .catch((error: unknown) => {
+          result.errors++;
+          result.firstError ??= (error as Error).message;
+        })
+        .finally(() => finished(i, due));
+    };
+    const tick = () => {
+      const now = performance.now();
+      while (next < bodies.length && start + next * interval <= now) send(next++);
+      if (next < bodies.length) setTimeout(tick, Math.max(0, start + next * interval - performance.now()));
+    };
+    setTimeout(tick, 10);
+  });
+}
+
+function expectedAnswer(side: Server['name'], text: string): boolean {
+  const body = JSON.parse(text) as { status?: string; duplicates?: number; actions?: unknown[] };
+  if (body.status !== 'accepted') return false;
+  return side === 'floor' || (body.duplicates === 0 && body.actions?.length === settings.alerts);
+}
+
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Resident and peak resident memory of a process, bytes (Linux /proc). */
+function memoryOf(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kib('VmRSS'), peak: kib('VmHWM') };
+}
+
+async function get(pool: Pool, path: string): Promise<{ status: number; text: string }> {
+  const response = await pool.request({ path, method: 'GET', headers: { authorization: `Bearer ${TOKEN}` } });
+  return { status: response.statusCode, text: await response.body.text() };
+}
+
+function metricValue(metrics: string, series: string): number | undefined {
+  const line = metrics.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+async function pendingActions(pool: Pool): Promise<number> {
+  return metricValue((await get(pool, '/metrics')).text, 'warren_remediation_actions{state="pending"}') ?? Number.NaN;
+}
+
+// ---- storm ----
+
+interface StormResult {
+  deliveries: number;
+  concurrency: number;
+  seconds: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  errors: number;
+  duplicatesReported: number;
+  actionsReported: number;
+  actionsListed: number;
+  dedupMetric: number | undefined;
+  ok: boolean;
+}
+
+async function storm(pool: Pool): Promise<StormResult> {
+  const kind = KINDS[1];
+  const alert = newAlert(kind, 'critical');
+  const body = webhookBody([alert], kind);
+  const latencies = new Float64Array(settings.stormDeliveries);
+  let sent = 0;
+  let errors = 0;
+  let duplicates = 0;
+  let actions = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (sent < settings.stormDeliveries) {
+      const i = sent++;
+      const t0 = performance.now();
+      try {
+        const response = await pool.request({ path: '/api/v1/alerts', method: 'POST', headers, body });
+        const text = await response.body.text();
+        if (response.statusCode !== 200) errors++;
+        else {
+          const answer = JSON.parse(text) as { duplicates: number; actions: unknown[] };
+          duplicates += answer.duplicates;
+          actions += answer.actions.length;
+        }
+      } catch {
+        errors++;
+      }
+      latencies[i] = performance.now() - t0;
+    }
+  };
+  await Promise.all(Array.from({ length: settings.stormConcurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort();
+  const listed = JSON.parse((await get(pool, `/api/v1/actions?fingerprint=${alert.fingerprint as string}`)).text) as { actions: unknown[] };
+  const dedupMetric = metricValue((await get(pool, '/metrics')).text, 'warren_remediation_alerts_deduplicated_total');
+  const expectedDuplicates = settings.stormDeliveries - 1;
+  return {
+    deliveries: settings.stormDeliveries,
+    concurrency: settings.stormConcurrency,
+    seconds,
+    perSecond: settings.stormDeliveries / seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    maxMs: latencies[latencies.length - 1]!,
+    errors,
+    duplicatesReported: duplicates,
+    actionsReported: actions,
+    actionsListed: listed.actions.length,
+    dedupMetric,
+    ok: errors === 0 && duplicates === expectedDuplicates && actions === 1 && listed.actions.length === 1 && dedupMetric === expectedDuplicates,
+  };
+}
+
+// ---- the run ----
+
+interface RoundResult {
+  round: number;
+  side: Server['name'];
+  requests: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  errors: number;
+  unexpected: number;
+  achievedRate: number;
+  /** Remediator only: actions still waiting for the worker when the round ended. */
+  pendingAfter?: number | undefined;
+}
+
+interface SideSummary {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  errors: number;
+  unexpected: number;
+  requests: number;
+}
+
+interface Result {
+  date: string;
+  machine: string;
+  node: string;
+  settings: typeof settings;
+  rounds: RoundResult[];
+  sides: { floor: SideSummary; remediator: SideSummary };
+  ratios: { p50: number; p99: number };
+  goal: { p99Ratio: number; met: boolean };
+  remediatorMemoryBytes: { rss: number; peak: number };
+  storm: StormResult;
+}
+
+async function main(): Promise<void> {
+  workDir = mkdtempSync(join(tmpdir(), 'warren-bench-webhook-'));
+  const [floorPort, remediatorPort] = [await freePort(), await freePort()];
+  const configFile = join(workDir, 'warren.yml');
+  writeFileSync(configFile, remediatorConfig(remediatorPort));
+  const remediatorEnv: NodeJS.ProcessEnv = { WARREN_BENCH_TOKEN: TOKEN };
+  if (args.profile) remediatorEnv.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${args.profile}`.trim();
+
+  progress(`starting the floor (bench/express-floor.ts) and the remediator (bin/warren.js remediator); work dir ${workDir}`);
+  const floor = await startServer('floor', process.execPath, [...warrenNodeFlags(), join(REPO, 'bench/express-floor.ts'), `${LOCAL_HOST}:${floorPort}`], {}, floorPort);
+  const remediator = await startServer('remediator', join(REPO, 'bin/warren.js'), ['remediator', '--config', configFile], remediatorEnv, remediatorPort);
+  const pools = new Map<Server, Pool>([floor, remediator].map((server) => [server, new Pool(server.origin, { connections: settings.connections, pipelining: 1, keepAliveTimeout: 60_000 })]));
+  const perRound = settings.rate * settings.seconds;
+  const rounds: RoundResult[] = [];
+  try {
+    for (const server of [floor, remediator]) {
+      progress(`warm-up ${server.name}: ${settings.warmupSeconds} s at ${settings.rate}/s (discarded)`);
+      const warm = await openLoop(pools.get(server)!, server, makeBodies(Math.round(settings.rate * settings.warmupSeconds)));
+      if (warm.errors + warm.unexpected > 0) throw new Error(`${server.name} failed during warm-up: ${warm.firstError}`);
+    }
+    for (let round = 1; round <= settings.rounds; round++) {
+      // Both sides get identical bodies; the remediator has not seen these alerts before.
+      const bodies = makeBodies(perRound);
+      for (const server of round % 2 ? [floor, remediator] : [remediator, floor]) {
+        progress(`round ${round}/${settings.rounds} ${server.name}: ${perRound} requests of ${settings.alerts} alerts at ${settings.rate}/s`);
+        const phase = await openLoop(pools.get(server)!, server, bodies);
+        const row: RoundResult = {
+          round,
+          side: server.name,
+          requests: phase.requests,
+          p50Ms: percentile(phase.latencies, 50),
+          p99Ms: percentile(phase.latencies, 99),
+          maxMs: phase.latencies[phase.latencies.length - 1]!,
+          errors: phase.errors,
+          unexpected: phase.unexpected,
+          achievedRate: phase.requests / phase.seconds,
+          pendingAfter: server === remediator ? await pendingActions(pools.get(remediator)!) : undefined,
+        };
+        rounds.push(row);
+        progress(
+          `round ${round}/${settings.rounds} ${server.name}: p50 ${ms(row.p50Ms)}, p99 ${ms(row.p99Ms)}, max ${ms(row.maxMs)}, ${row.achievedRate.toFixed(0)} req/s, ${row.errors} errors` +
+            (row.unexpected ? `, ${row.unexpected} unexpected answers` : '') +
+            (phase.firstError ? ` (first: ${phase.firstError})` : '') +
+            (row.pendingAfter !== undefined ? `, ${row.pendingAfter} actions pending for the worker` : ''),
+        );
+      }
+    }
+    const memory = memoryOf(remediator.child.pid!);
+    progress(`storm: ${settings.stormDeliveries} deliveries of one alert, ${settings.stormConcurrency} at a time`);
+    const stormResult = await storm(pools.get(remediator)!);
+    progress(
+      `storm: ${stormResult.perSecond.toFixed(0)} deliveries/s, p99 ${ms(stormResult.p99Ms)}, ${stormResult.duplicatesReported} duplicates reported, ${stormResult.actionsListed} action(s) listed, deduplicated_total ${stormResult.dedupMetric}, ${stormResult.errors} errors: ${stormResult.ok ? 'ok' : 'NOT ok'}`,
+    );
+    const summarise = (side: Server['name']): SideSummary => {
+      const mine = rounds.filter((r) => r.side === side);
+      return {
+        p50Ms: median(mine.map((r) => r.p50Ms)),
+        p99Ms: median(mine.map((r) => r.p99Ms)),
+        maxMs: median(mine.map((r) => r.maxMs)),
+        errors: mine.reduce((sum, r) => sum + r.errors, 0),
+        unexpected: mine.reduce((sum, r) => sum + r.unexpected, 0),
+        requests: mine.reduce((sum, r) => sum + r.requests, 0),
+      };
+    };
+    const sides = { floor: summarise('floor'), remediator: summarise('remediator') };
+    const ratios = { p50: sides.remediator.p50Ms / sides.floor.p50Ms, p99: sides.remediator.p99Ms / sides.floor.p99Ms };
+    const result: Result = {
+      date: new Date().toISOString(),
+      machine: `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
+      node: process.version,
+      settings,
+      rounds,
+      sides,
+      ratios,
+      goal: { p99Ratio: GOAL_P99_RATIO, met: ratios.p99 <= GOAL_P99_RATIO && sides.remediator.errors === 0 && sides.remediator.unexpected === 0 },
+      remediatorMemoryBytes: memory,
+      storm: stormResult,
+    };
+    if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else process.stdout.write(`${summary(result)}\n`);
+    if (!args['no-write']) writeResults(result);
+    if (sides.floor.errors + sides.remediator.errors + sides.remediator.unexpected > 0 || !stormResult.ok) process.exitCode = 1;
+  } finally {
+    await Promise.all([...pools.values()].map((pool) => pool.close()));
+    await Promise.all([floor, remediator].map((server) => stopChild(server.child)));
+    if (process.exitCode) for (const server of [floor, remediator]) progress(`${server.name} log, last lines:\n${readFileSync(server.log, 'utf8').slice(-1500)}`);
+    removeWorkDir();
+  }
+}
+
+const ms = (v: number) => `${v.toFixed(2)} ms`;
+const mb = (v: number) => `${(v / 2 ** 20).toFixed(1)} MiB`;
+const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+const x = (v: number) => `${v.toFixed(2)}x`;
+
+function summary(r: Result): string {
+  const { floor, remediator } = r.sides;
+  const s = r.storm;
+  return [
+    `webhook benchmark: ${r.settings.rate} requests/s of ${r.settings.alerts} new alerts, ${r.settings.rounds} rounds x ${r.settings.seconds} s per side (medians)`,
+    `  floor (express.json)   p50 ${ms(floor.p50Ms)}  p99 ${ms(floor.p99Ms)}  max ${ms(floor.maxMs)}  errors ${floor.errors}`,
+    `  remediator             p50 ${ms(remediator.p50Ms)}  p99 ${ms(remediator.p99Ms)}  max ${ms(remediator.maxMs)}  errors ${remediator.errors}${remediator.unexpected ? `, unexpected ${remediator.unexpected}` : ''}`,
+    `  remediator / floor: p50 ${x(r.ratios.p50)}, p99 ${x(r.ratios.p99)} (goal p99 <= ${r.goal.p99Ratio}x: ${verdict(r.goal.met)})`,
+    `  remediator resident memory after the rounds: ${mb(r.remediatorMemoryBytes.rss)} (peak ${mb(r.remediatorMemoryBytes.peak)})`,
+    `  storm: ${s.deliveries} deliveries of one alert, ${s.concurrency} concurrent: ${s.perSecond.toFixed(0)}/s, p99 ${ms(s.p99Ms)}, ${s.actionsListed} action, ${s.duplicatesReported} duplicates, deduplicated_total ${s.dedupMetric}: ${s.ok ? 'ok' : 'NOT ok'}`,
+  ].join('\n');
+}
+
+const BEGIN = '<!-- bench:webhook:begin -->';
+const END = '<!-- bench:webhook:end -->';
+const HEADING = '## Remediator: webhook acknowledgement';
+
+function writeResults(r: Result): void {
+  const file = join(REPO, 'docs/benchmarks.md');
+  const { floor, remediator } = r.sides;
+  const s = r.storm;
+  const row = (name: string, side: SideSummary) => `| ${name} | ${ms(side.p50Ms)} | ${ms(side.p99Ms)} | ${ms(side.maxMs)} | ${side.errors}${side.unexpected ? ` (+${side.unexpected} unexpected)` : ''} |`;
+  const section = [
+    BEGIN,
+    `Command: \`npm run bench:webhook\` (${r.settings.rounds} rounds x ${r.settings.seconds} s per side, interleaved, after ${r.settings.warmupSeconds} s of warm-up; medians of the per-round figures). Run ${r.date.slice(0, 10)} on ${r.machine}, Node ${r.node}.`,
+    `Load: ${r.settings.rate} requests/s, open loop, each an Alertmanager v4 payload of ${r.settings.alerts} new alerts, over ${r.settings.connections} keep-alive connections.`,
+    '',
+    '| side | p50 | p99 | max | errors |',
+    '|---|---|---|---|---|',
+    row('floor: bare express handler, `express.json()`', floor),
+    row('warren remediator (enforce, bearer auth, notify_only rules)', remediator),
+    `| **remediator / floor** | **${x(r.ratios.p50)}** | **${x(r.ratios.p99)}** (goal <= ${r.goal.p99Ratio}x: ${verdict(r.goal.met)}) | ${x(remediator.maxMs / floor.maxMs)} | |`,
+    '',
+    `The remediator's resident memory after the rounds: ${mb(r.remediatorMemoryBytes.rss)} (peak ${mb(r.remediatorMemoryBytes.peak)}).`,
+    `Storm: ${s.deliveries} deliveries of one alert, ${s.concurrency} at a time: ${s.perSecond.toFixed(0)} deliveries/s, p50 ${ms(s.p50Ms)}, p99 ${ms(s.p99Ms)}, ${s.errors} errors; ` +
+      `${s.actionsListed} action in the audit trail, ${s.duplicatesReported} duplicates reported, \`warren_remediation_alerts_deduplicated_total\` ${s.dedupMetric} (${s.ok ? 'exactly one action: met' : 'NOT met'}).`,
+    END,
+  ].join('\n');
+  const current = readFileSync(file, 'utf8');
+  const start = current.indexOf(BEGIN);
+  const end = current.indexOf(END);
+  const next = start >= 0 && end > start ? current.slice(0, start) + section + current.slice(end + END.length) : `${current.trimEnd()}\n\n${HEADING}\n\n${section}\n`;
+  writeFileSync(file, next);
+  progress('results written to docs/benchmarks.md');
+}
+
+await main();
