@@ -35,6 +35,7 @@ const { values: args } = parseArgs({
     alerts: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '5' },
     connections: { type: 'string', default: '64' },
+    deadline: { type: 'string', default: '30' },
     storm: { type: 'string', default: '10000' },
     'storm-concurrency': { type: 'string', default: '50' },
     /** Write a V8 CPU profile of the remediator (at its exit) into this directory. */
@@ -56,6 +57,8 @@ const settings = {
   alerts: positiveInt('alerts', args.alerts),
   warmupSeconds: Number(args.warmup) >= 0 ? Number(args.warmup) : 5,
   connections: positiveInt('connections', args.connections),
+  /** A request not answered this many seconds after it was due counts as an error. */
+  deadlineSeconds: positiveInt('deadline', args.deadline),
   stormDeliveries: positiveInt('storm', args.storm),
   stormConcurrency: positiveInt('storm-concurrency', args['storm-concurrency']),
 };
@@ -71,6 +74,7 @@ let workDir: string | undefined;
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return void children.delete(child);
   const exited = once(child, 'exit');
+  child.kill('SIGCONT'); // it may be frozen (see main)
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
@@ -117,13 +121,15 @@ function warrenNodeFlags(): string[] {
 
 interface Server {
   name: 'floor' | 'remediator';
+  /** Which process: floor, remediator, storm. */
+  label: string;
   child: ChildProcess;
   origin: string;
   log: string;
 }
 
-async function startServer(name: Server['name'], file: string, argv: string[], env: NodeJS.ProcessEnv, port: number): Promise<Server> {
-  const log = join(workDir!, `${name}.log`);
+async function startServer(name: Server['name'], file: string, argv: string[], env: NodeJS.ProcessEnv, port: number, label: string): Promise<Server> {
+  const log = join(workDir!, `${label}.log`);
   const fd = openSync(log, 'a');
   // Children inherit this Node (24) first on PATH: bin/warren.js finds `node` through env.
   const child = spawn(file, argv, { env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, ...env }, stdio: ['ignore', fd, fd] });
@@ -132,15 +138,15 @@ async function startServer(name: Server['name'], file: string, argv: string[], e
   const origin = `http://${LOCAL_HOST}:${port}`;
   for (let i = 0; i < 150; i++) {
     if (child.exitCode !== null) break;
-    if (await fetch(`${origin}/-/healthy`).then((r) => r.ok, () => false)) return { name, child, origin, log };
+    if (await fetch(`${origin}/-/healthy`).then((r) => r.ok, () => false)) return { name, label, child, origin, log };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await stopChild(child);
-  throw new Error(`${name} did not start on ${origin}:\n${readFileSync(log, 'utf8').slice(-2000)}`);
+  throw new Error(`${label} did not start on ${origin}:\n${readFileSync(log, 'utf8').slice(-2000)}`);
 }
 
 /** A warren.yml for the remediator: the local stack's cluster (never contacted), notify_only rules. */
-function remediatorConfig(port: number): string {
+function remediatorConfig(port: number, stateFile: string): string {
   const nodes = LOCAL_NODES.map((node) => `      - { name: ${node.name}, management_url: "http://${LOCAL_HOST}:${node.managementPort}", amqp_url: "amqp://${LOCAL_HOST}:${node.amqpPort}", prometheus_url: "http://${LOCAL_HOST}:${node.prometheusPort}" }`);
   return [
     '# Written by bench/webhook.ts for one run; deleted afterwards.',
@@ -149,7 +155,7 @@ function remediatorConfig(port: number): string {
     `  listen_address: ${LOCAL_HOST}:${port}`,
     '  mode: enforce',
     '  auth: { bearer_token_env: WARREN_BENCH_TOKEN }',
-    `  state_file: ${join(workDir!, 'remediator.db')}`,
+    `  state_file: ${stateFile}`,
     '  max_body_size: 1048576',
     '  default_rules: false',
     '  rules:',
@@ -259,8 +265,9 @@ function openLoop(pool: Pool, server: Server, bodies: string[]): Promise<PhaseRe
     };
     const send = (i: number) => {
       const due = start + i * interval;
+      const signal = AbortSignal.timeout(Math.max(1, Math.ceil(due + settings.deadlineSeconds * 1000 - performance.now())));
       pool
-        .request({ path: '/api/v1/alerts', method: 'POST', headers, body: bodies[i]!, headersTimeout: 60_000, bodyTimeout: 60_000 })
+        .request({ path: '/api/v1/alerts', method: 'POST', headers, body: bodies[i]!, signal })
         .then(async (response) => {
           const text = await response.body.text();
           if (response.statusCode < 200 || response.statusCode > 299) {
@@ -273,7 +280,7 @@ function openLoop(pool: Pool, server: Server, bodies: string[]): Promise<PhaseRe
         })
         .catch((error: unknown) => {
           result.errors++;
-          result.firstError ??= (error as Error).message;
+          result.firstError ??= signal.aborted ? `no answer within ${settings.deadlineSeconds} s` : (error as Error).message;
         })
         .finally(() => finished(i, due));
     };
@@ -435,30 +442,46 @@ interface Result {
 
 async function main(): Promise<void> {
   workDir = mkdtempSync(join(tmpdir(), 'warren-bench-webhook-'));
-  const [floorPort, remediatorPort] = [await freePort(), await freePort()];
-  const configFile = join(workDir, 'warren.yml');
-  writeFileSync(configFile, remediatorConfig(remediatorPort));
   const remediatorEnv: NodeJS.ProcessEnv = { WARREN_BENCH_TOKEN: TOKEN };
   if (args.profile) remediatorEnv.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${args.profile}`.trim();
+  const startRemediator = async (name: string): Promise<Server> => {
+    const port = await freePort();
+    const configFile = join(workDir!, `${name}.yml`);
+    writeFileSync(configFile, remediatorConfig(port, join(workDir!, `${name}.db`)));
+    return startServer('remediator', join(REPO, 'bin/warren.js'), ['remediator', '--config', configFile], remediatorEnv, port, name);
+  };
+  const poolFor = (server: Server) => new Pool(server.origin, { connections: settings.connections, pipelining: 1, keepAliveTimeout: 60_000 });
 
   progress(`starting the floor (bench/express-floor.ts) and the remediator (bin/warren.js remediator); work dir ${workDir}`);
-  const floor = await startServer('floor', process.execPath, [...warrenNodeFlags(), join(REPO, 'bench/express-floor.ts'), `${LOCAL_HOST}:${floorPort}`], {}, floorPort);
-  const remediator = await startServer('remediator', join(REPO, 'bin/warren.js'), ['remediator', '--config', configFile], remediatorEnv, remediatorPort);
-  const pools = new Map<Server, Pool>([floor, remediator].map((server) => [server, new Pool(server.origin, { connections: settings.connections, pipelining: 1, keepAliveTimeout: 60_000 })]));
+  const floorPort = await freePort();
+  const floor = await startServer('floor', process.execPath, [...warrenNodeFlags(), join(REPO, 'bench/express-floor.ts'), `${LOCAL_HOST}:${floorPort}`], {}, floorPort, 'floor');
+  const remediator = await startRemediator('remediator');
+  const servers = [floor, remediator];
+  const pools = new Map<Server, Pool>(servers.map((server) => [server, poolFor(server)]));
+  // While the floor is measured the remediator is frozen (SIGSTOP), so that its worker, still busy
+  // with the actions of earlier rounds, does not take CPU from the floor. It is thawed for its own turn.
+  const measure = async (server: Server, bodies: string[]): Promise<PhaseResult> => {
+    if (server === floor) remediator.child.kill('SIGSTOP');
+    try {
+      return await openLoop(pools.get(server)!, server, bodies);
+    } finally {
+      if (server === floor) remediator.child.kill('SIGCONT');
+    }
+  };
   const perRound = settings.rate * settings.seconds;
   const rounds: RoundResult[] = [];
   try {
-    for (const server of [floor, remediator]) {
+    for (const server of servers) {
       progress(`warm-up ${server.name}: ${settings.warmupSeconds} s at ${settings.rate}/s (discarded)`);
-      const warm = await openLoop(pools.get(server)!, server, makeBodies(Math.round(settings.rate * settings.warmupSeconds)));
-      if (warm.errors + warm.unexpected > 0) throw new Error(`${server.name} failed during warm-up: ${warm.firstError}`);
+      const warm = await measure(server, makeBodies(Math.round(settings.rate * settings.warmupSeconds)));
+      if (warm.errors + warm.unexpected > 0) progress(`warm-up ${server.name}: ${warm.errors} errors, ${warm.unexpected} unexpected answers (first: ${warm.firstError})`);
     }
     for (let round = 1; round <= settings.rounds; round++) {
       // Both sides get identical bodies; the remediator has not seen these alerts before.
       const bodies = makeBodies(perRound);
       for (const server of round % 2 ? [floor, remediator] : [remediator, floor]) {
         progress(`round ${round}/${settings.rounds} ${server.name}: ${perRound} requests of ${settings.alerts} alerts at ${settings.rate}/s`);
-        const phase = await openLoop(pools.get(server)!, server, bodies);
+        const phase = await measure(server, bodies);
         const row: RoundResult = {
           round,
           side: server.name,
@@ -473,16 +496,25 @@ async function main(): Promise<void> {
         };
         rounds.push(row);
         progress(
-          `round ${round}/${settings.rounds} ${server.name}: p50 ${ms(row.p50Ms)}, p99 ${ms(row.p99Ms)}, max ${ms(row.maxMs)}, ${row.achievedRate.toFixed(0)} req/s, ${row.errors} errors` +
+          `round ${round}/${settings.rounds} ${server.name}: p50 ${ms(row.p50Ms)}, p99 ${ms(row.p99Ms)}, max ${ms(row.maxMs)}, all answered in ${phase.seconds.toFixed(1)} s, ${row.errors} errors` +
             (row.unexpected ? `, ${row.unexpected} unexpected answers` : '') +
             (phase.firstError ? ` (first: ${phase.firstError})` : '') +
-            (row.pendingAfter !== undefined ? `, ${row.pendingAfter} actions pending for the worker` : ''),
+            (row.pendingAfter !== undefined ? `; ${row.pendingAfter} actions pending for the worker` : ''),
         );
       }
     }
     const memory = memoryOf(remediator.child.pid!);
-    progress(`storm: ${settings.stormDeliveries} deliveries of one alert, ${settings.stormConcurrency} at a time`);
-    const stormResult = await storm(pools.get(remediator)!);
+    progress(`remediator resident memory ${mb(memory.rss)} (peak ${mb(memory.peak)}); stopping it and the floor`);
+    await Promise.all([...pools.values()].map((pool) => pool.close()));
+    pools.clear();
+    await Promise.all(servers.splice(0).map((server) => stopChild(server.child)));
+
+    // The storm gets a fresh remediator: the rounds leave a worker backlog that is not what it measures.
+    const stormServer = await startRemediator('storm');
+    servers.push(stormServer);
+    pools.set(stormServer, poolFor(stormServer));
+    progress(`storm: ${settings.stormDeliveries} deliveries of one alert, ${settings.stormConcurrency} at a time, to a fresh remediator`);
+    const stormResult = await storm(pools.get(stormServer)!);
     progress(
       `storm: ${stormResult.perSecond.toFixed(0)} deliveries/s, p99 ${ms(stormResult.p99Ms)}, ${stormResult.duplicatesReported} duplicates reported, ${stormResult.actionsListed} action(s) listed, deduplicated_total ${stormResult.dedupMetric}, ${stormResult.errors} errors: ${stormResult.ok ? 'ok' : 'NOT ok'}`,
     );
@@ -517,8 +549,8 @@ async function main(): Promise<void> {
     if (sides.floor.errors + sides.remediator.errors + sides.remediator.unexpected > 0 || !stormResult.ok) process.exitCode = 1;
   } finally {
     await Promise.all([...pools.values()].map((pool) => pool.close()));
-    await Promise.all([floor, remediator].map((server) => stopChild(server.child)));
-    if (process.exitCode) for (const server of [floor, remediator]) progress(`${server.name} log, last lines:\n${readFileSync(server.log, 'utf8').slice(-1500)}`);
+    await Promise.all(servers.map((server) => stopChild(server.child)));
+    if (process.exitCode) for (const server of servers) progress(`${server.label} log, last lines:\n${readFileSync(server.log, 'utf8').slice(-1500)}`);
     removeWorkDir();
   }
 }

@@ -1,16 +1,18 @@
 // `warren remediator`: serves the Alertmanager webhook and the remediation API until SIGINT/SIGTERM.
 import { parseListenAddress } from '../config/load.ts';
+import { WarrenError } from '../errors.ts';
 import type { WarrenConfig } from '../config/types.ts';
 import { listen } from '../http/server.ts';
 import { createLogger } from '../logging.ts';
 import { createRemediatorApp } from '../remediator/app.ts';
+import { withMode } from '../remediator/settings.ts';
 
 export async function remediatorCommand(config: WarrenConfig, options: { listen?: string; mode?: string; stateFile?: string }): Promise<number> {
   const logger = createLogger(config.logLevel);
   let settings = config.remediation;
   if (options.mode !== undefined) {
-    if (!['enforce', 'dry_run', 'approve'].includes(options.mode)) throw new Error(`--mode must be enforce, dry_run or approve, got ${JSON.stringify(options.mode)}`);
-    settings = { ...settings, mode: options.mode as typeof settings.mode };
+    if (!['enforce', 'dry_run', 'approve'].includes(options.mode)) throw new WarrenError('INVALID_ARGUMENT', `--mode must be enforce, dry_run or approve, got ${JSON.stringify(options.mode)}`);
+    settings = withMode(settings, options.mode as typeof settings.mode);
   }
   if (options.stateFile !== undefined) settings = { ...settings, stateFile: options.stateFile };
   const { address, port } = options.listen ? parseListenAddress(options.listen) : { address: settings.listenAddress, port: settings.port };

@@ -357,6 +357,7 @@ function buildRule(rule: RemediationRuleParsed, section: RemediationParsed, orig
     })),
     continue: rule.continue,
     mode: mostCautiousMode(section.mode, rule.mode ?? section.mode),
+    ownMode: rule.mode,
     cooldownMs: rule.cooldown ?? section.cooldown,
     breaker: {
       maxAttempts: rule.breaker?.max_attempts ?? section.breaker.max_attempts,

@@ -6,7 +6,9 @@ import { z } from 'zod';
 /** Alertmanager's zero time: `endsAt` of a firing alert. */
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
-const labelSet = z.record(z.string().min(1).max(1024), z.string().max(16_384));
+// Lone UTF-16 surrogates cannot be percent-encoded into an API path or stored as UTF-8 text.
+const text = (max: number) => z.string().max(max).refine((value) => value.isWellFormed(), 'must be well-formed Unicode');
+const labelSet = z.record(text(1024).pipe(z.string().min(1)), text(16_384));
 
 const timestamp = z.string().refine((text) => !Number.isNaN(Date.parse(text)), 'must be an RFC 3339 timestamp');
 

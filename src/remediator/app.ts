@@ -68,13 +68,14 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
       }
       return access;
     });
+  const notifier = createNotifier(settings.escalationWebhook, logger);
   const engine = new RemediationEngine({
     settings,
     config,
     store,
     logger,
     clusterAccess,
-    notifier: createNotifier(settings.escalationWebhook, logger),
+    notifier,
     silences: settings.alertmanager?.checkSilences ? new SilenceChecker(settings.alertmanager) : undefined,
     strategies: deps.strategies,
     now: deps.now,
@@ -98,7 +99,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
       sendJson(response, status, body);
     };
     const type = request.headers['content-type'] ?? '';
-    if (type !== '' && !/^application\/(.+\+)?json\b/i.test(type)) return answer(415, { error: `content-type must be application/json, got ${type}` });
+    if (!/^application\/(.+\+)?json\b/i.test(type)) return answer(415, { error: `content-type must be application/json, got ${type || 'none'}` });
     const body = await readBody(request, settings.maxBodyBytes);
     if (body === 'too_large') {
       response.setHeader('connection', 'close');
@@ -171,6 +172,11 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
       return sendChunks(response, renderRemediatorMetrics(engine, store, deps.now));
     }
     if (!path.startsWith('/api/v1/')) return sendJson(response, 404, { error: `no route ${path}` });
+    // Browsers send Origin on cross-site requests; Alertmanager and curl do not. Refusing it keeps a
+    // page from riding an operator's cached basic-auth credentials (approve, pause, ...).
+    if (method !== 'GET' && method !== 'HEAD' && (request.headers.origin !== undefined || request.headers['sec-fetch-site'] === 'cross-site')) {
+      return sendJson(response, 403, { error: 'cross-origin requests are refused' });
+    }
     const who = principal(request);
     if (who === undefined) {
       if (path === '/api/v1/alerts') engine.stats.webhookRequest(401);
@@ -230,6 +236,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
     },
     async close(graceMs) {
       await engine.stop(graceMs);
+      notifier.close();
       await Promise.all([...accessByCluster.values()].map((access) => access.management.close()));
       store.close();
     },

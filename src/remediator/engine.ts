@@ -12,7 +12,7 @@ import { activeMaintenanceWindow } from './guards/maintenance.ts';
 import { TargetLocks } from './guards/locks.ts';
 import type { SilenceChecker } from './guards/silences.ts';
 import { routeAlert } from './routing/router.ts';
-import type { RemediationRule, RemediatorSettings } from './settings.ts';
+import { effectiveMode, type RemediationMode, type RemediationRule, type RemediatorSettings } from './settings.ts';
 import { RemediationStats } from './stats.ts';
 import type { ActionRecord, ActionState, ChainStep, RemediationStore, StepPhase, StoredAlert } from './store.ts';
 import type { StrategyName } from './strategies/catalogue.ts';
@@ -90,6 +90,7 @@ export class RemediationEngine {
       this.#store.finish(action.id, 'interrupted', now, { reason: 'warren stopped while the action ran; it is not re-run automatically' });
       this.stats.actionFinished(this.#strategyOf(action), 'interrupted', undefined);
       this.#logger.error({ actionId: action.id, rule: action.rule, cluster: action.cluster, targets: action.targets }, 'remediation: action interrupted by a restart; check the target by hand');
+      void this.#escalate(action, 'interrupted', 'warren stopped while the action ran; it is not re-run automatically');
     }
     this.#housekeep();
     this.#housekeeping = setInterval(() => this.#housekeep(), HOUSEKEEPING_INTERVAL_MS);
@@ -123,15 +124,18 @@ export class RemediationEngine {
 
   /**
    * Deduplicates, routes and persists one webhook delivery in a single transaction. Throws only
-   * when the state could not be written: the caller answers 5xx and Alertmanager retries.
+   * when the state could not be written: the caller answers 5xx and Alertmanager retries, so
+   * counters are updated only after the commit (a retry must not count twice).
    */
   receive(payload: WebhookPayload): IntakeResult {
     const result: IntakeResult = { alerts: payload.alerts.length, duplicates: 0, alreadyResolved: 0, unrouted: 0, actions: [], cancelled: [] };
     const now = this.#iso();
+    const afterCommit: (() => void)[] = [];
     this.#store.transaction(() => {
-      for (const alert of payload.alerts) this.#intakeAlert(alert, payload, now, result);
+      for (const alert of payload.alerts) this.#intakeAlert(alert, payload, now, result, afterCommit);
     });
     this.stats.delivery(payload.alerts, result);
+    for (const count of afterCommit) count();
     if (payload.truncatedAlerts > 0) {
       this.#logger.warn({ truncatedAlerts: payload.truncatedAlerts, groupKey: payload.groupKey }, 'Alertmanager truncated the group (max_alerts): some alerts were not delivered');
     }
@@ -139,17 +143,17 @@ export class RemediationEngine {
     return result;
   }
 
-  #intakeAlert(alert: WebhookAlert, payload: WebhookPayload, now: string, result: IntakeResult): void {
+  #intakeAlert(alert: WebhookAlert, payload: WebhookPayload, now: string, result: IntakeResult, afterCommit: (() => void)[]): void {
     const stored = toStoredAlert(alert);
     if (!this.#store.recordEpisode(episodeKey(alert), stored, now)) {
       result.duplicates++;
       return;
     }
     if (alert.status === 'resolved') {
-      for (const id of this.#store.cancellableFor(stored.fingerprint, stored.startsAt)) {
+      for (const { id, strategy } of this.#store.cancellableFor(stored.fingerprint, stored.startsAt)) {
         if (this.#store.transition(id, ['pending', 'awaiting_approval', 'approved'], 'cancelled', now, { reason: 'the alert resolved before the action started' })) {
           result.cancelled.push(id);
-          this.stats.actionFinished(undefined, 'cancelled', undefined);
+          afterCommit.push(() => this.stats.actionFinished(strategy, 'cancelled', undefined));
         }
       }
     } else if (this.#store.hasEpisode(episodeKey({ ...alert, status: 'resolved' }))) {
@@ -162,29 +166,34 @@ export class RemediationEngine {
       result.unrouted++;
       return;
     }
-    for (const route of routes) {
-      const id = this.#createAction(route, stored, payload.receiver, now);
-      result.actions.push(id);
-    }
+    for (const route of routes) result.actions.push(this.#createAction(route, stored, payload.receiver, now, afterCommit));
   }
 
-  #createAction(route: ReturnType<typeof routeAlert>[number], alert: StoredAlert, receiver: string, now: string): number {
+  #createAction(route: ReturnType<typeof routeAlert>[number], alert: StoredAlert, receiver: string, now: string, afterCommit: (() => void)[]): number {
     const { rule } = route;
     const base = { mode: rule.mode, rule: rule.name, alert, receiver };
+    const skipped = (code: string, reason: string, chain: ChainStep[]) => {
+      afterCommit.push(() => {
+        this.stats.skipped(code);
+        this.stats.actionFinished(chain[0]?.strategy, 'skipped', undefined);
+      });
+      return this.#store.insertAction({ ...base, state: 'skipped', reason: `${code}: ${reason}`, cluster: '', targets: [], chain }, now);
+    };
     if ('error' in route) {
-      this.stats.skipped('missing_label');
-      return this.#store.insertAction(
-        { ...base, state: 'skipped', reason: `missing_label: the alert has no (or an empty) label ${route.error.label}`, cluster: '', targets: [], chain: rule.chain.map((s) => ({ strategy: s.strategy, params: {}, executeTimeoutMs: s.executeTimeoutMs, verifyTimeoutMs: s.verifyTimeoutMs })) },
-        now,
-      );
+      const chain = rule.chain.map((s) => ({ strategy: s.strategy, params: {}, executeTimeoutMs: s.executeTimeoutMs, verifyTimeoutMs: s.verifyTimeoutMs }));
+      return skipped('missing_label', `the alert has no (or an empty) label ${route.error.label}`, chain);
     }
     const chain: ChainStep[] = route.steps.map((step) => ({ strategy: step.strategy, params: { ...step.params }, executeTimeoutMs: step.executeTimeoutMs, verifyTimeoutMs: step.verifyTimeoutMs }));
     const cluster = this.#clusterFor(chain[0]?.params.cluster, alert.labels.cluster);
-    if (!cluster.ok) {
-      this.stats.skipped('unknown_cluster');
-      return this.#store.insertAction({ ...base, state: 'skipped', reason: `unknown_cluster: ${cluster.reason}`, cluster: '', targets: [], chain }, now);
+    if (!cluster.ok) return skipped('unknown_cluster', cluster.reason, chain);
+    let targets: string[];
+    try {
+      targets = [...new Set(chain.flatMap((step) => this.#strategies[step.strategy as StrategyName].targets(cluster.name, step.params, alert)))];
+    } catch (error) {
+      // A label value a strategy cannot address (e.g. an invalid resource name): this alert is
+      // recorded as skipped; the rest of the delivery is still accepted.
+      return skipped('invalid_target', describeError(error), chain);
     }
-    const targets = [...new Set(chain.flatMap((step) => this.#strategies[step.strategy as StrategyName].targets(cluster.name, step.params, alert)))];
     return this.#store.insertAction({ ...base, state: 'pending', cluster: cluster.name, targets, chain }, now);
   }
 
@@ -208,12 +217,40 @@ export class RemediationEngine {
       this.#expire(action);
       return { ok: false, status: 409, message: `action ${id} waited longer than the approval timeout and expired` };
     }
+    if (this.#resolved(action)) {
+      this.#cancelResolved(action, ['awaiting_approval']);
+      return { ok: false, status: 409, message: `action ${id}: its alert has resolved; it was cancelled` };
+    }
+    if (this.#modeNow(action) === 'dry_run') {
+      return { ok: false, status: 409, message: `action ${id}: remediation runs in dry_run now; nothing can be approved` };
+    }
     if (!this.#store.transition(id, ['awaiting_approval'], 'approved', this.#iso(), { approvedBy: by })) {
       return { ok: false, status: 409, message: `action ${id} changed state meanwhile` };
     }
     this.#logger.info({ actionId: id, by }, 'remediation action approved');
     this.kick();
     return { ok: true, action: this.#store.getAction(id) as ActionRecord };
+  }
+
+  /**
+   * The mode an action runs in now: the most cautious of the one it was created with and the one
+   * its rule has under the current settings (a restart with `--mode dry_run` holds older actions too).
+   */
+  #modeNow(action: ActionRecord): RemediationMode {
+    const rule = this.#rulesByName.get(action.rule);
+    return rule ? effectiveMode(action.mode, rule.mode) : action.mode;
+  }
+
+  /** Whether the alert's firing episode has resolved since the action was created. */
+  #resolved(action: ActionRecord): boolean {
+    return this.#store.hasEpisode(episodeKey({ fingerprint: action.alert.fingerprint, startsAt: action.alert.startsAt, status: 'resolved' }));
+  }
+
+  #cancelResolved(action: ActionRecord, from: readonly ActionState[]): void {
+    if (this.#store.transition(action.id, from, 'cancelled', this.#iso(), { reason: 'the alert resolved before the action changed anything' })) {
+      this.stats.actionFinished(this.#strategyOf(action), 'cancelled', undefined);
+      this.#logger.info({ actionId: action.id, rule: action.rule }, 'remediation action cancelled: its alert resolved');
+    }
   }
 
   reject(id: number, by: string): ApprovalOutcome {
@@ -261,22 +298,26 @@ export class RemediationEngine {
   #pass(): void {
     if (this.paused) return;
     for (const action of this.#store.actionsInStates(['pending', 'approved'])) {
-      if (this.#inFlight.size >= this.#maxConcurrent) return;
+      if (this.#stopped || this.#inFlight.size >= this.#maxConcurrent) return;
       if (this.#inFlight.has(action.id)) continue;
       if (action.state === 'pending' && !this.#guardsAllow(action)) continue;
       // A conflicting action holds one of its targets: it stays pending and is tried again when that finishes.
       if (!this.locks.tryAcquire(action.id, action.targets)) continue;
-      if (!this.#store.markStarted(action.id, this.#iso())) {
-        this.locks.release(action.id);
-        continue;
+      let started = false;
+      try {
+        started = this.#store.markStarted(action.id, this.#iso());
+      } finally {
+        if (!started) this.locks.release(action.id);
       }
+      if (!started) continue;
       const controller = new AbortController();
       const done = this.#run(action, controller.signal)
         .catch((error: unknown) => {
           // A bug or an unexpected answer: the action must not stay `running` forever.
           this.#logger.error({ actionId: action.id, err: describeError(error) }, 'remediation action crashed');
-          if (this.#store.transition(action.id, ['running'], 'failed', this.#iso(), { reason: 'internal_error', error: describeError(error) })) {
-            this.stats.actionFinished(this.#strategyOf(action), 'failed', undefined);
+          const state: ActionState = controller.signal.aborted ? 'interrupted' : 'failed';
+          if (this.#store.transition(action.id, ['running'], state, this.#iso(), { reason: controller.signal.aborted ? 'warren stopped while the action ran' : 'internal_error', error: describeError(error) })) {
+            this.stats.actionFinished(this.#strategyOf(action), state, undefined);
           }
         })
         .finally(() => {
@@ -309,7 +350,7 @@ export class RemediationEngine {
     if (cooldown !== undefined && Date.parse(cooldown) > now) return skip('cooldown', `rule ${rule.name} acted on ${primary} recently; cooling down until ${cooldown}`);
     const breaker = this.#store.breaker(rule.name, primary);
     if (breaker && Date.parse(breaker.openUntil) > now) return skip('breaker_open', `circuit breaker for ${rule.name} on ${primary} is open until ${breaker.openUntil}`, true);
-    if (action.mode !== 'dry_run') {
+    if (this.#modeNow(action) !== 'dry_run') {
       const since = new Date(now - rule.breaker.windowMs).toISOString();
       const attempts = this.#store.attemptsSince(rule.name, primary, since);
       if (attempts >= rule.breaker.maxAttempts) {
@@ -325,11 +366,13 @@ export class RemediationEngine {
   async #run(action: ActionRecord, stopSignal: AbortSignal): Promise<void> {
     const started = performance.now();
     const wasApproved = action.state === 'approved';
+    const mode = this.#modeNow(action);
     const cluster = this.#deps.config.clusters.get(action.cluster);
     if (!cluster) {
       this.#finish(action, 'skipped', started, { reason: `unknown_cluster: ${action.cluster} is no longer configured` });
       return;
     }
+    if (this.#resolved(action)) return this.#cancelResolved(action, ['running']);
     const access = this.#deps.clusterAccess(cluster);
     const guardSteps = this.#recorder(action.id, '');
 
@@ -344,8 +387,9 @@ export class RemediationEngine {
           return;
         }
       } catch (error) {
-        // Not knowing whether a human silenced it is a reason not to act.
         check.fail({ error: describeError(error) });
+        if (stopSignal.aborted) return this.#interrupted(action, started, this.#strategyOf(action));
+        // Not knowing whether a human silenced it is a reason not to act.
         this.stats.skipped('silence_check_failed');
         this.#finish(action, 'skipped', started, { reason: `silence_check_failed: ${describeError(error)}` });
         return;
@@ -353,7 +397,9 @@ export class RemediationEngine {
     }
 
     const rule = this.#rulesByName.get(action.rule);
-    let attemptRecorded = false;
+    // Once a strategy has acted, every ending sets the cooldown: the target was touched.
+    let acted = false;
+    const cooldown = () => (acted ? rule : undefined);
     for (let index = 0; index < action.chain.length; index++) {
       const step = action.chain[index] as ChainStep;
       const strategy = this.#strategies[step.strategy as StrategyName];
@@ -379,74 +425,72 @@ export class RemediationEngine {
         verdict = await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.precheck(context(signal)));
       } catch (error) {
         precheck.fail({ error: describeError(error) });
-        this.#finish(action, 'blocked', started, { reason: 'precheck_failed', error: `${strategy.name} precheck could not read the cluster: ${describeError(error)}`, strategy: strategy.name });
+        if (stopSignal.aborted) return this.#interrupted(action, started, strategy.name, cooldown());
+        this.#finish(action, 'blocked', started, { reason: 'precheck_failed', error: `${strategy.name} precheck could not read the cluster: ${describeError(error)}`, strategy: strategy.name, cooldown: cooldown() });
         void this.#escalate(action, 'precheck_failed', describeError(error));
         return;
       }
       if (verdict.verdict === 'unsafe') {
         precheck.fail({ verdict: verdict.verdict, reason: verdict.reason, detail: verdict.detail });
-        this.#finish(action, 'blocked', started, { reason: `unsafe: ${verdict.reason}`, strategy: strategy.name });
+        this.#finish(action, 'blocked', started, { reason: `unsafe: ${verdict.reason}`, strategy: strategy.name, cooldown: cooldown() });
         void this.#escalate(action, 'unsafe', verdict.reason);
         return;
       }
       precheck.ok({ verdict: verdict.verdict, ...(verdict.verdict === 'not_needed' ? { reason: verdict.reason } : {}), detail: verdict.detail });
       if (verdict.verdict === 'not_needed') {
-        this.#finish(action, 'succeeded', started, { reason: `not_needed: ${verdict.reason}`, strategy: strategy.name });
+        this.#finish(action, 'succeeded', started, { reason: `not_needed: ${verdict.reason}`, strategy: strategy.name, cooldown: cooldown() });
         return;
       }
 
-      let before: unknown;
+      let plan;
       try {
-        before = await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.observe(context(signal)));
+        const before = await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.observe(context(signal))).catch((error: unknown) => ({ error: describeError(error) }));
+        if (index === 0) this.#store.updateRunning(action.id, this.#iso(), { before });
+        plan = await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.plan(context(signal)));
       } catch (error) {
-        before = { error: describeError(error) };
+        if (stopSignal.aborted) return this.#interrupted(action, started, strategy.name, cooldown());
+        throw error;
       }
-      if (index === 0) this.#store.updateRunning(action.id, this.#iso(), { before });
-
-      const plan = await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.plan(context(signal)));
       for (const planned of plan) recorder.begin('plan', planned.description, planned.command).ok();
 
-      if (action.mode === 'dry_run') {
+      if (mode === 'dry_run') {
         this.#finish(action, 'planned', started, { reason: 'dry_run: planned only, nothing was changed', strategy: strategy.name });
         return;
       }
-      if (action.mode === 'approve' && !wasApproved) {
+      if (mode === 'approve' && !wasApproved) {
+        if (this.#resolved(action)) return this.#cancelResolved(action, ['running']);
         this.#store.transition(action.id, ['running'], 'awaiting_approval', this.#iso(), { reason: 'approve mode: POST /api/v1/actions/{id}/approve to run it' });
         this.#logger.warn({ actionId: action.id, rule: action.rule, target: action.targets[0], plan }, 'remediation action awaits approval');
         return;
       }
+      // The alert may have resolved while this was prechecked: then nothing needs changing.
+      if (!acted && this.#resolved(action)) return this.#cancelResolved(action, ['running']);
 
-      if (!attemptRecorded && rule) {
-        this.#store.recordAttempt(rule.name, action.targets[0] ?? '', this.#iso());
-        attemptRecorded = true;
-      }
+      if (!acted && rule) this.#store.recordAttempt(rule.name, action.targets[0] ?? '', this.#iso());
+      acted = true;
       try {
         await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.execute(context(signal), plan));
       } catch (error) {
-        if (stopSignal.aborted) return this.#interrupted(action, started, strategy.name);
+        if (stopSignal.aborted) return this.#interrupted(action, started, strategy.name, cooldown());
         recorder.begin('execute', 'the strategy failed; escalating to the next one').fail({ error: describeError(error) });
         this.#logger.warn({ actionId: action.id, strategy: strategy.name, err: describeError(error) }, 'remediation strategy failed; escalating to the next');
         continue;
       }
 
       const verified = await this.#verify(strategy, step, context, recorder, stopSignal);
-      if (stopSignal.aborted) return this.#interrupted(action, started, strategy.name);
+      if (stopSignal.aborted) return this.#interrupted(action, started, strategy.name, cooldown());
       if (verified) {
-        let after: unknown;
-        try {
-          after = await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.observe(context(signal)));
-        } catch (error) {
-          after = { error: describeError(error) };
-        }
+        const after = await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.observe(context(signal))).catch((error: unknown) => ({ error: describeError(error) }));
         this.#store.updateRunning(action.id, this.#iso(), { after });
-        this.#finish(action, 'succeeded', started, { strategy: strategy.name, cooldown: rule });
+        this.#finish(action, 'succeeded', started, { strategy: strategy.name, cooldown: cooldown() });
         return;
       }
     }
-    this.#finish(action, 'failed', started, { reason: 'chain_exhausted: no strategy of the chain verified', strategy: action.chain.at(-1)?.strategy, cooldown: rule });
+    this.#finish(action, 'failed', started, { reason: 'chain_exhausted: no strategy of the chain verified', strategy: action.chain.at(-1)?.strategy, cooldown: cooldown() });
     void this.#escalate(action, 'chain_exhausted', 'every strategy of the chain ran and the cluster did not verify healthy');
   }
 
+  /** Polls `verify` every verify_interval until healthy or verify_timeout, with a last check at the deadline. */
   async #verify(strategy: Strategy, step: ChainStep, context: (signal: AbortSignal) => StrategyContext, recorder: StepRecorder, stopSignal: AbortSignal): Promise<boolean> {
     const handle = recorder.begin('verify', `poll the cluster until healthy (at most ${step.verifyTimeoutMs / 1000}s)`);
     // Deadlines and durations use the monotonic clock; `now` (wall time, injectable) is for records.
@@ -466,17 +510,19 @@ export class RemediationEngine {
       } catch (error) {
         last = { error: describeError(error) };
       }
-      if (performance.now() + this.#settings.verifyIntervalMs > deadline) break;
-      await sleep(this.#settings.verifyIntervalMs, stopSignal);
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) break;
+      await sleep(Math.min(this.#settings.verifyIntervalMs, Math.ceil(remaining)), stopSignal);
     }
     handle.fail({ checks, detail: last, timedOut: !stopSignal.aborted });
     return false;
   }
 
-  #interrupted(action: ActionRecord, started: number, strategy: string): void {
-    this.#finish(action, 'interrupted', started, { reason: 'warren stopped while the action ran', strategy });
+  #interrupted(action: ActionRecord, started: number, strategy: string, cooldown?: RemediationRule): void {
+    this.#finish(action, 'interrupted', started, { reason: 'warren stopped while the action ran', strategy, cooldown });
   }
 
+  /** The final state and the cooldown in one transaction: a crash between them must not drop the cooldown. */
   #finish(
     action: ActionRecord,
     state: ActionState,
@@ -484,12 +530,13 @@ export class RemediationEngine {
     options: { reason?: string; error?: string; strategy?: string | undefined; cooldown?: RemediationRule | undefined },
   ): void {
     const durationMs = Math.round(performance.now() - started);
-    this.#store.finish(action.id, state, this.#iso(), { reason: options.reason, error: options.error, durationMs });
+    const rule = options.cooldown;
+    this.#store.transaction(() => {
+      this.#store.finish(action.id, state, this.#iso(), { reason: options.reason, error: options.error, durationMs });
+      if (rule && rule.cooldownMs > 0) this.#store.setCooldown(rule.name, action.targets[0] ?? '', new Date(this.#now() + rule.cooldownMs).toISOString());
+    });
     const strategy = options.strategy ?? this.#strategyOf(action);
     this.stats.actionFinished(strategy, state, state === 'succeeded' || state === 'failed' ? durationMs / 1000 : undefined);
-    if (options.cooldown && options.cooldown.cooldownMs > 0) {
-      this.#store.setCooldown(options.cooldown.name, action.targets[0] ?? '', new Date(this.#now() + options.cooldown.cooldownMs).toISOString());
-    }
     const level = state === 'succeeded' || state === 'planned' ? 'info' : 'warn';
     this.#logger[level]({ actionId: action.id, rule: action.rule, strategy, target: action.targets[0], state, reason: options.reason, durationMs }, 'remediation action finished');
   }
@@ -535,6 +582,8 @@ export class RemediationEngine {
       this.#store.pruneEpisodes(retention);
       const longestWindow = Math.max(this.#settings.breaker.windowMs, ...this.#settings.rules.map((r) => r.breaker.windowMs));
       this.#store.pruneAttempts(new Date(this.#now() - longestWindow).toISOString());
+      // Also retries what a failed pass left pending, and what waited for a window or cooldown.
+      this.kick();
     } catch (error) {
       this.#logger.error({ err: describeError(error) }, 'remediation housekeeping failed');
     }

@@ -32,7 +32,7 @@ export function renderRemediatorMetrics(engine: RemediationEngine, store: Remedi
   for (const [code, count] of [...stats.webhookRequests].sort()) requests.set([code], count);
 
   const byState = store.countByState();
-  const states = registry.gauge('warren_remediation_actions', 'Actions in the audit trail by state.', ['state']);
+  const states = registry.gauge('warren_remediation_actions_by_state', 'Actions in the audit trail by state.', ['state']);
   for (const state of ACTION_STATES) states.set([state], byState.get(state) ?? 0);
   registry.gauge('warren_remediation_breakers_open', 'Circuit breakers (rule, target) open now.').set([], store.openBreakers(new Date(now()).toISOString()).length);
   registry.gauge('warren_remediation_locks_held', 'Target locks held by running actions.').set([], engine.locks.size);

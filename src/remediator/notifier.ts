@@ -6,9 +6,12 @@ import type { Logger } from '../logging.ts';
 import type { RemediatorSettings } from './settings.ts';
 import type { Notifier } from './strategies/strategy.ts';
 
-export function createNotifier(settings: RemediatorSettings['escalationWebhook'], logger: Logger, onResult: (delivered: boolean) => void = () => {}): Notifier {
+export function createNotifier(settings: RemediatorSettings['escalationWebhook'], logger: Logger, onResult: (delivered: boolean) => void = () => {}): Notifier & { close: () => void } {
+  // Aborted at shutdown: an unanswered notification must not keep the process alive.
+  const closing = new AbortController();
   return {
     configured: settings !== undefined,
+    close: () => closing.abort(),
     async notify(kind, payload, signal) {
       if (!settings) return false;
       const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -19,7 +22,7 @@ export function createNotifier(settings: RemediatorSettings['escalationWebhook']
           method: 'POST',
           headers,
           body: JSON.stringify({ source: 'warren-remediator', kind, ...payload }),
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+          signal: AbortSignal.any([closing.signal, timeout, ...(signal ? [signal] : [])]),
         });
         await response.body.dump();
         const delivered = response.statusCode >= 200 && response.statusCode < 300;

@@ -44,8 +44,13 @@ export interface RemediationRule {
   chain: readonly StrategyStepConfig[];
   /** Keep matching later rules after this one (Alertmanager's `continue`). */
   continue: boolean;
-  /** Effective, already resolved: the most cautious of the global and the rule's own mode. */
+  /**
+   * The most cautious of the global mode and the rule's own, as loaded. Code that can see a changed
+   * global mode (`--mode`) uses effectiveMode(settings.mode, rule.ownMode) instead.
+   */
   mode: RemediationMode;
+  /** The mode the rule itself asks for, if any. */
+  ownMode?: RemediationMode | undefined;
   cooldownMs: number;
   breaker: BreakerSettings;
   origin: 'config' | 'default';
@@ -102,7 +107,7 @@ export function effectiveMode(global: RemediationMode, rule?: RemediationMode): 
  * start when this is true and `auth` gives no credentials.
  */
 export function requiresCredentials(settings: RemediatorSettings): boolean {
-  return settings.mode !== 'dry_run' || settings.rules.some((rule) => effectiveMode(settings.mode, rule.mode) !== 'dry_run');
+  return settings.rules.some((rule) => effectiveMode(settings.mode, rule.ownMode) !== 'dry_run') || settings.mode !== 'dry_run';
 }
 
 /**
@@ -112,4 +117,9 @@ export function requiresCredentials(settings: RemediatorSettings): boolean {
 export function defaultRemediatorSettings(): RemediatorSettings {
   const minimal = 'clusters: { defaults: { nodes: [{ name: rabbit@localhost, management_url: "http://127.0.0.1:15672" }] } }';
   return parseConfigText(minimal, '(remediator defaults)', { env: {} }).remediation;
+}
+
+/** The settings with another global mode (`warren remediator --mode`), every rule's mode recomputed. */
+export function withMode(settings: RemediatorSettings, mode: RemediationMode): RemediatorSettings {
+  return { ...settings, mode, rules: settings.rules.map((rule) => ({ ...rule, mode: effectiveMode(mode, rule.ownMode) })) };
 }

@@ -134,7 +134,7 @@ CREATE TABLE IF NOT EXISTS episodes (
   last_seen TEXT NOT NULL,
   deliveries INTEGER NOT NULL DEFAULT 1
 );
-CREATE INDEX IF NOT EXISTS episodes_first_seen ON episodes(first_seen);
+CREATE INDEX IF NOT EXISTS episodes_last_seen ON episodes(last_seen);
 CREATE TABLE IF NOT EXISTS actions (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   created_at TEXT NOT NULL,
@@ -195,9 +195,9 @@ export class RemediationStore {
     try {
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
       this.#db = new DatabaseSync(file);
-      // WAL: readers (the audit API) never block the writer; NORMAL is durable across process
-      // crashes, which is what Alertmanager's retries need (a power loss may lose the last commit).
-      this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+      // WAL: readers (the audit API) never block the writer. FULL: a commit is on disk before the
+      // webhook answers 200, so "persisted" survives a power loss too, not only a process crash.
+      this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
       this.#db.exec(SCHEMA);
       const version = this.#db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
       if (version && Number(version.value) !== SCHEMA_VERSION) {
@@ -244,9 +244,12 @@ export class RemediationStore {
     return this.#db.prepare('SELECT 1 FROM episodes WHERE key = ?').get(key) !== undefined;
   }
 
-  /** Forgets episodes first seen before `before`; returns how many. */
+  /**
+   * Forgets episodes not delivered since `before`; returns how many. By last delivery, so an alert
+   * that keeps firing (and is repeated every repeat_interval) is never forgotten while it fires.
+   */
   pruneEpisodes(before: string): number {
-    return Number(this.#db.prepare('DELETE FROM episodes WHERE first_seen < ?').run(before).changes);
+    return Number(this.#db.prepare('DELETE FROM episodes WHERE last_seen < ?').run(before).changes);
   }
 
   insertAction(action: NewAction, now: string): number {
@@ -366,11 +369,11 @@ export class RemediationStore {
   }
 
   /** Pending, awaiting-approval and approved actions of one firing episode: what a resolve cancels. */
-  cancellableFor(fingerprint: string, startsAt: string): number[] {
+  cancellableFor(fingerprint: string, startsAt: string): { id: number; strategy: string }[] {
     const rows = this.#db
-      .prepare(`SELECT id FROM actions WHERE fingerprint = ? AND starts_at = ? AND state IN ('pending', 'awaiting_approval', 'approved')`)
-      .all(fingerprint, startsAt) as { id: number }[];
-    return rows.map((row) => Number(row.id));
+      .prepare(`SELECT id, first_strategy FROM actions WHERE fingerprint = ? AND starts_at = ? AND state IN ('pending', 'awaiting_approval', 'approved')`)
+      .all(fingerprint, startsAt) as { id: number; first_strategy: string }[];
+    return rows.map((row) => ({ id: Number(row.id), strategy: String(row.first_strategy) }));
   }
 
   cooldownUntil(rule: string, target: string): string | undefined {

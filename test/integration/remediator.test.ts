@@ -327,9 +327,16 @@ describe('a real remediator process', () => {
         body: JSON.stringify({ version: '4', status: 'firing', receiver: 'r', alerts: [firing({ alertname: 'ProcessTest', fault: 'process_test' }, '3333333333333333', action.alert.startsAt)] }),
       });
       expect(((await retry.json()) as { duplicates: number }).duplicates).toBe(1);
-    } finally {
+      // SIGTERM stops it although its escalation of the interrupted action is still unanswered.
+      const exited = once(child, 'exit');
       child.kill('SIGTERM');
-      await once(child, 'exit').catch(() => undefined);
+      const stopped = await Promise.race([exited.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 15_000))]);
+      expect(stopped, 'warren remediator did not exit after SIGTERM').toBe(true);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await once(child, 'exit').catch(() => undefined);
+      }
       await hole.close();
     }
   });

@@ -51,7 +51,21 @@ export class SilenceChecker {
     if (!parsed.success) throw new WarrenError('STRATEGY_FAILED', `GET ${url.origin}/api/v2/silences: response not understood`);
     for (const silence of parsed.data) {
       if (silence.status.state !== 'active') continue;
-      if (matchesAll(silence.matchers.map((m) => matcherFromSilence(m)), labels)) return { id: silence.id, createdBy: silence.createdBy, comment: silence.comment };
+      // A silence whose regex JavaScript cannot compile (Go syntax) is undecidable only when its
+      // other matchers all match; then not knowing is a reason not to act.
+      const matchers = silence.matchers.map((m) => {
+        try {
+          return matcherFromSilence(m);
+        } catch {
+          return undefined;
+        }
+      });
+      const usable = matchers.filter((m) => m !== undefined);
+      if (!matchesAll(usable, labels)) continue;
+      if (usable.length < matchers.length) {
+        throw new WarrenError('STRATEGY_FAILED', `silence ${silence.id} matches except for a regex warren cannot evaluate; not acting`);
+      }
+      return { id: silence.id, createdBy: silence.createdBy, comment: silence.comment };
     }
     return undefined;
   }

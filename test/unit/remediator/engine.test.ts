@@ -10,6 +10,7 @@ import { NodeControl } from '../../../src/rabbitmq/node-control.ts';
 import { parseWebhookPayload } from '../../../src/remediator/alert-payload.ts';
 import { RemediationEngine } from '../../../src/remediator/engine.ts';
 import type { Notifier } from '../../../src/remediator/strategies/strategy.ts';
+import { requiresCredentials, withMode } from '../../../src/remediator/settings.ts';
 import { RemediationStore } from '../../../src/remediator/store.ts';
 import { alert, configWith, deferred, payload, scriptedStrategy, silentLogger, type ScriptedStrategy } from './support.ts';
 
@@ -287,6 +288,50 @@ describe('modes', () => {
   });
 });
 
+describe('mode changes', () => {
+  it('a restart in a more cautious mode holds actions created under enforce', async () => {
+    const file = join(dir, 'modes.db');
+    const first = harness(RULES, { file, start: false });
+    const [id] = first.deliver([unsynced()]).actions as [number];
+    expect(first.store.getAction(id)?.mode).toBe('enforce');
+    await first.engine.stop(0);
+    const config = configWith(RULES);
+    const dry = withMode(config.remediation, 'dry_run');
+    expect(dry.rules.every((rule) => rule.mode === 'dry_run')).toBe(true);
+    expect(requiresCredentials(dry)).toBe(false);
+    const second = harness(RULES.replace('mode: enforce', 'mode: dry_run'), { file });
+    await second.engine.idle();
+    expect(second.store.getAction(id)?.state).toBe('planned');
+    expect(second.primary.calls.execute).toBe(0);
+  });
+
+  it('an approval is refused once the alert has resolved, and the action is cancelled', async () => {
+    const h = harness(RULES.replace('mode: enforce', 'mode: approve'));
+    h.engine.setPaused(true, 'test');
+    const [id] = h.deliver([unsynced()]).actions as [number];
+    h.engine.setPaused(false, 'test');
+    await h.engine.idle();
+    expect(h.store.getAction(id)?.state).toBe('awaiting_approval');
+    // The resolve cancels it directly; an approve racing it afterwards is refused.
+    h.deliver([unsynced('orders', { status: 'resolved' })]);
+    expect(h.engine.approve(id, 'dave')).toMatchObject({ ok: false, status: 409 });
+    expect(h.store.getAction(id)?.state).toBe('cancelled');
+    expect(h.primary.calls.execute).toBe(0);
+  });
+
+  it('an alert that keeps firing is not forgotten by dedup retention (pruned by last delivery)', () => {
+    const h = harness(RULES.replace('  cooldown: 0s', '  cooldown: 0s\n  dedup_retention: 1h'));
+    h.engine.setPaused(true, 'test');
+    h.deliver([unsynced()]);
+    for (let hour = 1; hour <= 3; hour++) {
+      h.clock.now += 50 * 60_000;
+      expect(h.deliver([unsynced()]).duplicates).toBe(1); // repeat_interval re-sends
+      h.store.pruneEpisodes(new Date(h.clock.now - 3_600_000).toISOString());
+    }
+    expect(h.store.listActions()).toHaveLength(1);
+  });
+});
+
 describe('guards', () => {
   it('cooldown: a second episode on the same target within the cooldown is skipped', async () => {
     const h = harness(RULES.replace('cooldown: 0s', 'cooldown: 10m'));
@@ -305,7 +350,7 @@ describe('guards', () => {
   });
 
   it('circuit breaker: after max_attempts in the window it opens, escalates, and survives a restart', async () => {
-    const yaml = RULES.replace('max_attempts: 10', 'max_attempts: 2');
+    const yaml = RULES.replace('breaker: { max_attempts: 10, window: 1h, open_for: 1h }', 'breaker: { max_attempts: 2, window: 1h, open_for: 3h }');
     const h = harness(yaml);
     for (const minute of ['00', '01', '02']) {
       h.deliver([unsynced('orders', { startsAt: `2026-11-22T05:${minute}:00Z` })]);
@@ -319,7 +364,8 @@ describe('guards', () => {
 
     await h.engine.stop(0);
     const again = harness(yaml, { file: h.store.file });
-    again.clock.now = h.clock.now + 60_000;
+    // Past the attempts window but within open_for: only the persisted breaker can refuse now.
+    again.clock.now = h.clock.now + 2 * 3_600_000 - 60_000;
     again.deliver([unsynced('orders', { startsAt: '2026-11-22T05:03:00Z' })]);
     await again.engine.idle();
     expect(again.store.listActions({ limit: 1 })[0]?.reason).toMatch(/^breaker_open/);

@@ -1,6 +1,12 @@
 // The webhook contract Alertmanager relies on, through the real HTTP handler: 2xx once persisted,
 // 4xx (never retried) for malformed or unauthorised requests, 5xx only when nothing was persisted.
+import { request as httpRequest } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import request from 'supertest';
+import { listen } from '../../../src/http/server.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRemediatorApp, type RemediatorApp } from '../../../src/remediator/app.ts';
 import { RemediationStore } from '../../../src/remediator/store.ts';
@@ -100,6 +106,52 @@ describe('POST /api/v1/alerts', () => {
     expect(app.store.listActions()).toHaveLength(0);
   });
 
+  it('answers 413 to a chunked body (no Content-Length) as soon as it passes the limit', async () => {
+    const app = makeApp();
+    const server = await listen(app.handle, { address: '127.0.0.1', port: 0 });
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest(`${server.url}/api/v1/alerts`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        // 16 KiB chunks, well past the 64 KiB limit; the answer comes before the body ends.
+        const chunk = Buffer.alloc(16 * 1024, 'a');
+        let sent = 0;
+        const pump = () => {
+          while (sent < 64 && req.write(chunk)) sent++;
+          if (sent < 64) req.once('drain', pump);
+          else req.end();
+        };
+        pump();
+      });
+      expect(status).toBe(413);
+      expect(app.store.listActions()).toHaveLength(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers 415 without a content type (Alertmanager always sends application/json)', async () => {
+    const response = await request(makeApp().handle).post('/api/v1/alerts').set('authorization', `Bearer ${TOKEN}`).send(Buffer.from(JSON.stringify(payload([unsynced()]))));
+    expect(response.status).toBe(415);
+  });
+
+  it('answers 400 to label values that are not well-formed Unicode', async () => {
+    const response = await post(makeApp(), JSON.stringify(payload([unsynced('bad\ud800queue')])));
+    expect(response.status).toBe(400);
+    expect(response.body.problems[0].path).toBe('alerts[0].labels.queue');
+  });
+
+  it('refuses cross-origin requests, so a browser page cannot ride cached credentials', async () => {
+    const app = makeApp();
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    expect((await request(app.handle).post('/api/v1/resume').set(auth).set('origin', 'https://evil.example')).status).toBe(403);
+    expect((await request(app.handle).post('/api/v1/actions/1/approve').set(auth).set('sec-fetch-site', 'cross-site')).status).toBe(403);
+    expect(app.engine.paused).toBe(true);
+  });
+
   it('answers 415 to a non-JSON content type', async () => {
     const response = await request(makeApp().handle).post('/api/v1/alerts').set('authorization', `Bearer ${TOKEN}`).set('content-type', 'text/plain').send('hello');
     expect(response.status).toBe(415);
@@ -126,22 +178,33 @@ describe('POST /api/v1/alerts', () => {
     expect((await request(app.handle).get('/api/v1/nothing').set('authorization', `Bearer ${TOKEN}`)).status).toBe(404);
   });
 
-  it('answers 500 only when the delivery could not be persisted, and a retry then succeeds', async () => {
-    const config = configWith(SECTION, { HOOK_TOKEN: TOKEN });
-    const store = new RemediationStore(':memory:');
-    const app = createRemediatorApp({ config, logger: silentLogger, store });
-    apps.push(app);
-    const originalTransaction = store.transaction.bind(store);
-    store.transaction = () => {
-      throw new Error('database or disk is full');
-    };
-    const failed = await post(app, payload([unsynced()]));
-    expect(failed.status).toBe(500);
-    expect(store.listActions()).toHaveLength(0);
-    store.transaction = originalTransaction;
-    const retried = await post(app, payload([unsynced()]));
-    expect(retried.status).toBe(200);
-    expect(retried.body.duplicates).toBe(0);
+  it('answers 500 only when the delivery could not be persisted, rolls all of it back, and a retry then succeeds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warren-webhook-'));
+    const file = join(dir, 'state.db');
+    try {
+      const config = configWith(SECTION, { HOOK_TOKEN: TOKEN });
+      const store = new RemediationStore(file);
+      const app = createRemediatorApp({ config, logger: silentLogger, store });
+      app.engine.setPaused(true, 'test');
+      // Another process breaks the database under the running remediator: the episode insert works,
+      // the action insert fails, and the whole delivery must roll back.
+      const vandal = new DatabaseSync(file);
+      vandal.exec('DROP TABLE steps; DROP TABLE actions;');
+      vandal.close();
+      const failed = await post(app, payload([unsynced()]));
+      expect(failed.status).toBe(500);
+      expect(failed.body.error).toMatch(/retry/);
+      await app.close(0);
+      // Restarted (the tables are recreated), the same delivery is new: nothing of it was kept.
+      const again = createRemediatorApp({ config, logger: silentLogger, store: new RemediationStore(file) });
+      apps.push(again);
+      again.engine.setPaused(true, 'test');
+      const retried = await post(again, payload([unsynced()]));
+      expect(retried.status).toBe(200);
+      expect(retried.body).toMatchObject({ duplicates: 0, actions: [1] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('counts webhook answers by status on /metrics', async () => {
@@ -154,9 +217,8 @@ describe('POST /api/v1/alerts', () => {
     expect(metrics.text).toContain('warren_remediation_webhook_requests_total{code="200"} 1');
     expect(metrics.text).toContain('warren_remediation_webhook_requests_total{code="400"} 1');
     expect(metrics.text).toContain('warren_remediation_webhook_requests_total{code="401"} 1');
-    expect(metrics.text).toContain('warren_remediation_actions{state="pending"} 1');
+    expect(metrics.text).toContain('warren_remediation_actions_by_state{state="pending"} 1');
     expect(metrics.text).toContain('warren_remediation_paused 1');
-    expect(metrics.text).not.toContain(TOKEN);
   });
 });
 
