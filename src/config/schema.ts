@@ -505,6 +505,15 @@ function reportUnknownClusterParams(remediation: unknown, clusters: readonly str
     if (!Array.isArray(steps)) return;
     steps.forEach((step: unknown, stepIndex) => {
       const cluster = (step as { params?: { cluster?: unknown } } | null)?.params?.cluster;
+      // An action, and its lock, belong to one cluster: the one the chain's first step names.
+      if (stepIndex > 0 && cluster !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['remediation', 'rules', ruleIndex, 'strategies', stepIndex, 'params', 'cluster'],
+          message: 'a chain acts on one cluster: give cluster on the first step only',
+        });
+        return;
+      }
       if (typeof cluster === 'string' && !cluster.includes('{{') && !clusters.includes(cluster)) {
         ctx.addIssue({
           code: 'custom',
