@@ -318,8 +318,8 @@ function memoryOf(pid: number): { rss: number; peak: number } {
   return { rss: kib('VmRSS'), peak: kib('VmHWM') };
 }
 
-async function get(pool: Pool, path: string): Promise<{ status: number; text: string }> {
-  const response = await pool.request({ path, method: 'GET', headers: { authorization: `Bearer ${TOKEN}` } });
+async function get(pool: Pool, path: string, timeoutMs = 120_000): Promise<{ status: number; text: string }> {
+  const response = await pool.request({ path, method: 'GET', headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(timeoutMs) });
   return { status: response.statusCode, text: await response.body.text() };
 }
 
@@ -328,8 +328,14 @@ function metricValue(metrics: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-async function pendingActions(pool: Pool): Promise<number> {
-  return metricValue((await get(pool, '/metrics')).text, 'warren_remediation_actions{state="pending"}') ?? Number.NaN;
+/** Actions waiting for the worker (GET /api/v1/status); a message when it cannot say within 10 s. */
+async function pendingActions(pool: Pool): Promise<number | string> {
+  try {
+    const status = JSON.parse((await get(pool, '/api/v1/status', 10_000)).text) as { actions?: Record<string, number> };
+    return status.actions?.pending ?? 0;
+  } catch (error) {
+    return `GET /api/v1/status failed: ${(error as Error).name === 'TimeoutError' ? 'no answer within 10 s' : (error as Error).message}`;
+  }
 }
 
 // ---- storm ----
@@ -415,7 +421,7 @@ interface RoundResult {
   unexpected: number;
   achievedRate: number;
   /** Remediator only: actions still waiting for the worker when the round ended. */
-  pendingAfter?: number | undefined;
+  pendingAfter?: number | string | undefined;
 }
 
 interface SideSummary {
@@ -499,7 +505,7 @@ async function main(): Promise<void> {
           `round ${round}/${settings.rounds} ${server.name}: p50 ${ms(row.p50Ms)}, p99 ${ms(row.p99Ms)}, max ${ms(row.maxMs)}, all answered in ${phase.seconds.toFixed(1)} s, ${row.errors} errors` +
             (row.unexpected ? `, ${row.unexpected} unexpected answers` : '') +
             (phase.firstError ? ` (first: ${phase.firstError})` : '') +
-            (row.pendingAfter !== undefined ? `; ${row.pendingAfter} actions pending for the worker` : ''),
+            (server === remediator ? `; actions pending for the worker: ${row.pendingAfter}` : ''),
         );
       }
     }

@@ -2,7 +2,7 @@
 // turning already-fetched (or lazily fetched, shared) data into metric families of a fresh
 // per-scrape registry. The scraper times each collector and records its success.
 import type { ClusterConfig } from '../config/types.ts';
-import type { MetricRegistry } from '../metrics/registry.ts';
+import type { LabelBlockCache, MetricRegistry } from '../metrics/registry.ts';
 import type { ScrapeData } from './scrape-data.ts';
 
 export interface ScrapeContext {
@@ -16,6 +16,18 @@ export interface ScrapeContext {
   readonly signal: AbortSignal;
   /** Wall clock at scrape start, milliseconds. */
   readonly now: number;
+  /** Lives as long as the scraper; absent in one-off contexts (the catalogue, tests). */
+  readonly cache?: ScrapeCache | undefined;
+}
+
+/**
+ * What collectors may keep between scrapes. At 10,000 queues, building each queue's label values
+ * and `{...}` block anew every scrape made garbage collection the largest cost of a scrape; objects
+ * that are replaced whenever their labels can change (a QueueMetadata snapshot entry) key them.
+ */
+export interface ScrapeCache {
+  readonly labels: WeakMap<object, string[][]>;
+  readonly labelBlocks: LabelBlockCache;
 }
 
 export interface Collector {

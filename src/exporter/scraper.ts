@@ -3,7 +3,7 @@
 // `rabbitmq_up 0` and failed collectors, never an exception: the HTTP answer stays 200.
 import { untilAborted } from '../abort.ts';
 import { describeError } from '../errors.ts';
-import type { Collector, ScrapeContext } from './collector.ts';
+import type { Collector, ScrapeCache, ScrapeContext } from './collector.ts';
 import { MetricRegistry } from '../metrics/registry.ts';
 import { ScrapeData, type ClusterResources } from './scrape-data.ts';
 
@@ -23,6 +23,7 @@ export class ClusterScraper {
   readonly resources: ClusterResources;
   readonly #collectors: readonly Collector[];
   readonly #now: () => number;
+  readonly #cache: ScrapeCache = { labels: new WeakMap(), labelBlocks: new WeakMap() };
   #inFlight: Promise<ScrapeResult> | undefined;
 
   constructor(resources: ClusterResources, collectors: readonly Collector[], deps: ScraperDeps = {}) {
@@ -45,12 +46,12 @@ export class ClusterScraper {
 
   async #run(timeoutMs: number): Promise<ScrapeResult> {
     const started = performance.now();
-    const registry = new MetricRegistry();
+    const registry = new MetricRegistry({ labelBlocks: this.#cache.labelBlocks });
     const signal = AbortSignal.timeout(timeoutMs);
     const cluster = this.resources.cluster;
     const now = this.#now();
     const data = new ScrapeData(this.resources, signal, now);
-    const ctx: ScrapeContext = { cluster, clusterLabel: cluster.name, registry, data, signal, now };
+    const ctx: ScrapeContext = { cluster, clusterLabel: cluster.name, registry, data, signal, now, cache: this.#cache };
 
     const families = registerScrapeFamilies(registry);
     const failures: ScrapeResult['failures'] = [];

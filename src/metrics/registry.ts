@@ -48,24 +48,19 @@ export class MetricFamily {
   /**
    * Appends the family's text to `out`. `blocks` caches rendered `{...}` label blocks by label
    * value array: collectors pass one array per object to all of its families, so a queue's labels
-   * are escaped and joined once, not once per family.
+   * are escaped and joined once, not once per family (and, with a lasting cache, not once per scrape).
    */
   render(out: ChunkWriter, blocks: LabelBlockCache): void {
     const { name, help, type, labelNames } = this.definition;
     out.write(`# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`);
-    let cache = blocks.get(labelNames);
-    if (!cache) {
-      cache = new Map();
-      blocks.set(labelNames, cache);
-    }
     for (let i = 0; i < this.#values.length; i++) {
       const values = this.#labelValues[i] as string[];
-      let block = cache.get(values);
-      if (block === undefined) {
-        block = labelBlock(labelNames, values);
-        cache.set(values, block);
+      let cached = blocks.get(values);
+      if (cached === undefined || !sameNames(cached.names, labelNames)) {
+        cached = { names: labelNames, block: labelBlock(labelNames, values) };
+        blocks.set(values, cached);
       }
-      out.write(`${name}${block} ${formatValue(this.#values[i] as number)}\n`);
+      out.write(`${name}${cached.block} ${formatValue(this.#values[i] as number)}\n`);
     }
   }
 }
@@ -121,6 +116,16 @@ export class HistogramFamily {
 
 export class MetricRegistry {
   readonly #families = new Map<string, MetricFamily | HistogramFamily>();
+  readonly #blocks: LabelBlockCache;
+
+  /**
+   * `labelBlocks` may outlive the registry: a caller that passes the same label value arrays scrape
+   * after scrape (the exporter does, per queue, until its metadata changes) has each `{...}` block
+   * built once instead of once per scrape. Without it, blocks are shared within this render only.
+   */
+  constructor(options: { labelBlocks?: LabelBlockCache } = {}) {
+    this.#blocks = options.labelBlocks ?? new WeakMap();
+  }
 
   gauge(name: string, help: string, labelNames: readonly string[] = []): MetricFamily {
     return this.#family({ name, help, type: 'gauge', labelNames });
@@ -160,7 +165,7 @@ export class MetricRegistry {
    */
   renderChunks(): Buffer[] {
     const out = new ChunkWriter();
-    const blocks: LabelBlockCache = new Map();
+    const blocks = this.#blocks;
     for (const family of this.#families.values()) {
       if (family.size === 0) continue;
       if (family instanceof MetricFamily) family.render(out, blocks);
@@ -212,14 +217,23 @@ class ChunkWriter {
   }
 }
 
-/** Rendered label blocks, per label-name list, per label-value array. */
-type LabelBlockCache = Map<readonly string[], Map<readonly string[], string>>;
+/** Rendered `{...}` label blocks by label value array (held weakly: a dropped array frees its block). */
+export type LabelBlockCache = WeakMap<readonly string[], { names: readonly string[]; block: string }>;
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 function labelBlock(names: readonly string[], values: readonly string[]): string {
   if (names.length === 0) return '';
-  let block = '{';
-  for (let j = 0; j < names.length; j++) block += `${j === 0 ? '' : ','}${names[j]}="${escapeLabelValue(values[j] as string)}"`;
-  return `${block}}`;
+  // join() gives one flat string; `+=` would keep a rope of pieces alive in the cache.
+  const parts: string[] = ['{'];
+  for (let j = 0; j < names.length; j++) parts.push(j === 0 ? '' : ',', names[j] as string, '="', escapeLabelValue(values[j] as string), '"');
+  parts.push('}');
+  return parts.join('');
 }
 
 export function escapeLabelValue(value: string): string {

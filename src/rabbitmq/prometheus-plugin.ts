@@ -78,11 +78,13 @@ export class PrometheusPluginClient {
 export function parseDetailedQueueMetrics(text: string): NodeQueueStats {
   const stats: NodeQueueStats = new Map();
   const readLabels = labelsEscaped(buildVersion(text)) ? readEscapedLabels : readRawLabels;
+  // Each queue appears once per metric; its label text is parsed once and then looked up.
+  const bySegment = new Map<string, QueueStatValues>();
   let start = 0;
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
-    if (text.startsWith(PREFIX, start)) parseLine(text, start, end, stats, readLabels);
+    if (text.startsWith(PREFIX, start)) parseLine(text, start, end, stats, readLabels, bySegment);
     start = end + 1;
   }
   return stats;
@@ -113,18 +115,30 @@ export function labelsEscaped(version: string | undefined): boolean {
   return minor > 12;
 }
 
-function parseLine(text: string, start: number, end: number, stats: NodeQueueStats, readLabels: LabelReader): void {
+function parseLine(text: string, start: number, end: number, stats: NodeQueueStats, readLabels: LabelReader, bySegment: Map<string, QueueStatValues>): void {
   const brace = text.indexOf('{', start);
   if (brace === -1 || brace > end) return;
-  const labels = readLabels(text, brace, end);
-  if (!labels) return;
-  const value = parseSampleValue(text.slice(labels.close + 1, end).trim().split(' ')[0] ?? '');
+  // The value follows the last `}` of the line (label values cannot hold a `}` followed by a number).
+  const closing = text.lastIndexOf('}', end);
+  if (closing < brace) return;
+  let from = closing + 1;
+  while (from < end && text.charCodeAt(from) === SPACE) from++;
+  let to = from;
+  while (to < end && text.charCodeAt(to) !== SPACE && text.charCodeAt(to) !== CR) to++;
+  const value = parseSampleValue(text.slice(from, to));
   if (value === undefined) return;
-  const key = queueKey(labels.vhost, labels.queue);
-  let values = stats.get(key);
+  const segment = text.slice(brace, closing + 1);
+  let values = bySegment.get(segment);
   if (!values) {
-    values = new Map();
-    stats.set(key, values);
+    const labels = readLabels(text, brace, end);
+    if (!labels) return;
+    const key = queueKey(labels.vhost, labels.queue);
+    values = stats.get(key);
+    if (!values) {
+      values = new Map();
+      stats.set(key, values);
+    }
+    bySegment.set(segment, values);
   }
   values.set(text.slice(start + PREFIX.length, brace), value);
 }
@@ -191,3 +205,5 @@ function readEscaped(text: string, from: number, end: number): [string, number] 
 
 const QUOTE = 34;
 const BACKSLASH = 92;
+const SPACE = 32;
+const CR = 13;

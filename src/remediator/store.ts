@@ -3,7 +3,7 @@
 // Everything that must survive a restart lives here; the process keeps only locks and counters.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { WarrenError } from '../errors.ts';
 import type { RemediationMode } from './settings.ts';
 
@@ -188,6 +188,11 @@ type Row = Record<string, SQLInputValue>;
 
 export class RemediationStore {
   readonly #db: DatabaseSync;
+  /**
+   * Statements prepared once per SQL text and reused: preparing costs more than running these small
+   * statements (a 50-alert webhook delivery spent about half its intake time in prepare).
+   */
+  readonly #statements = new Map<string, StatementSync>();
   readonly file: string;
 
   constructor(file: string) {
@@ -199,15 +204,25 @@ export class RemediationStore {
       // webhook answers 200, so "persisted" survives a power loss too, not only a process crash.
       this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
       this.#db.exec(SCHEMA);
-      const version = this.#db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+      const version = this.#prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
       if (version && Number(version.value) !== SCHEMA_VERSION) {
         throw new WarrenError('STATE_UNAVAILABLE', `${file}: state schema version ${version.value}, this warren understands ${SCHEMA_VERSION}`);
       }
-      this.#db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+      this.#prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
     } catch (error) {
       if (error instanceof WarrenError) throw error;
       throw new WarrenError('STATE_UNAVAILABLE', `cannot open remediation state ${file}: ${(error as Error).message}`, { cause: error });
     }
+  }
+
+  /** A cached prepared statement, for SQL whose text comes from a fixed set. */
+  #prepare(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   close(): void {
@@ -232,16 +247,16 @@ export class RemediationStore {
    * duplicate (whose delivery count goes up).
    */
   recordEpisode(key: string, alert: { fingerprint: string; startsAt: string; status: string }, now: string): boolean {
-    const inserted = this.#db
-      .prepare('INSERT OR IGNORE INTO episodes (key, fingerprint, starts_at, status, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)')
+    const inserted = this
+      .#prepare('INSERT OR IGNORE INTO episodes (key, fingerprint, starts_at, status, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)')
       .run(key, alert.fingerprint, alert.startsAt, alert.status, now, now);
     if (inserted.changes > 0) return true;
-    this.#db.prepare('UPDATE episodes SET deliveries = deliveries + 1, last_seen = ? WHERE key = ?').run(now, key);
+    this.#prepare('UPDATE episodes SET deliveries = deliveries + 1, last_seen = ? WHERE key = ?').run(now, key);
     return false;
   }
 
   hasEpisode(key: string): boolean {
-    return this.#db.prepare('SELECT 1 FROM episodes WHERE key = ?').get(key) !== undefined;
+    return this.#prepare('SELECT 1 FROM episodes WHERE key = ?').get(key) !== undefined;
   }
 
   /**
@@ -249,12 +264,12 @@ export class RemediationStore {
    * that keeps firing (and is repeated every repeat_interval) is never forgotten while it fires.
    */
   pruneEpisodes(before: string): number {
-    return Number(this.#db.prepare('DELETE FROM episodes WHERE last_seen < ?').run(before).changes);
+    return Number(this.#prepare('DELETE FROM episodes WHERE last_seen < ?').run(before).changes);
   }
 
   insertAction(action: NewAction, now: string): number {
-    const result = this.#db
-      .prepare(
+    const result = this
+      .#prepare(
         `INSERT INTO actions (created_at, updated_at, state, reason, mode, rule, cluster, targets, primary_target, chain, first_strategy, alert, alertname, fingerprint, starts_at, receiver, finished_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -281,7 +296,7 @@ export class RemediationStore {
   }
 
   getAction(id: number): ActionRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM actions WHERE id = ?').get(id) as Row | undefined;
+    const row = this.#prepare('SELECT * FROM actions WHERE id = ?').get(id) as Row | undefined;
     return row && this.#toAction(row, true);
   }
 
@@ -311,11 +326,11 @@ export class RemediationStore {
   /** Actions in the given states, oldest first, without steps. */
   actionsInStates(states: readonly ActionState[]): ActionRecord[] {
     const marks = states.map(() => '?').join(',');
-    return (this.#db.prepare(`SELECT * FROM actions WHERE state IN (${marks}) ORDER BY id`).all(...states) as Row[]).map((row) => this.#toAction(row, false));
+    return (this.#prepare(`SELECT * FROM actions WHERE state IN (${marks}) ORDER BY id`).all(...states) as Row[]).map((row) => this.#toAction(row, false));
   }
 
   countByState(): Map<ActionState, number> {
-    const rows = this.#db.prepare('SELECT state, COUNT(*) AS n FROM actions GROUP BY state').all() as { state: ActionState; n: number }[];
+    const rows = this.#prepare('SELECT state, COUNT(*) AS n FROM actions GROUP BY state').all() as { state: ActionState; n: number }[];
     return new Map(rows.map((row) => [row.state, Number(row.n)]));
   }
 
@@ -323,8 +338,8 @@ export class RemediationStore {
   transition(id: number, from: readonly ActionState[], to: ActionState, now: string, fields: Partial<Pick<ActionRecord, 'reason' | 'error' | 'approvedBy'>> = {}): boolean {
     const marks = from.map(() => '?').join(',');
     const final = FINAL_STATES.includes(to);
-    const result = this.#db
-      .prepare(
+    const result = this
+      .#prepare(
         `UPDATE actions SET state = ?, updated_at = ?, reason = COALESCE(?, reason), error = COALESCE(?, error), approved_by = COALESCE(?, approved_by),
            finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE finished_at END
          WHERE id = ? AND state IN (${marks})`,
@@ -334,15 +349,15 @@ export class RemediationStore {
   }
 
   markStarted(id: number, now: string): boolean {
-    const result = this.#db
-      .prepare(`UPDATE actions SET state = 'running', updated_at = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND state IN ('pending', 'approved')`)
+    const result = this
+      .#prepare(`UPDATE actions SET state = 'running', updated_at = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND state IN ('pending', 'approved')`)
       .run(now, now, id);
     return result.changes > 0;
   }
 
   updateRunning(id: number, now: string, fields: { strategyIndex?: number; before?: unknown; after?: unknown }): void {
-    this.#db
-      .prepare(
+    this
+      .#prepare(
         `UPDATE actions SET updated_at = ?, strategy_index = COALESCE(?, strategy_index),
            before_state = COALESCE(?, before_state), after_state = COALESCE(?, after_state) WHERE id = ?`,
       )
@@ -350,62 +365,62 @@ export class RemediationStore {
   }
 
   finish(id: number, state: ActionState, now: string, fields: { reason?: string | undefined; error?: string | undefined; durationMs?: number | undefined }): void {
-    this.#db
-      .prepare(`UPDATE actions SET state = ?, updated_at = ?, finished_at = ?, reason = COALESCE(?, reason), error = COALESCE(?, error), duration_ms = ? WHERE id = ?`)
+    this
+      .#prepare(`UPDATE actions SET state = ?, updated_at = ?, finished_at = ?, reason = COALESCE(?, reason), error = COALESCE(?, error), duration_ms = ? WHERE id = ?`)
       .run(state, now, now, fields.reason ?? null, fields.error ?? null, fields.durationMs ?? null, id);
   }
 
   appendStep(actionId: number, step: Omit<StepRecord, 'seq'>): number {
-    const next = this.#db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM steps WHERE action_id = ?').get(actionId) as { seq: number };
+    const next = this.#prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM steps WHERE action_id = ?').get(actionId) as { seq: number };
     const seq = Number(next.seq);
-    this.#db
-      .prepare('INSERT INTO steps (action_id, seq, strategy, phase, description, command, status, started_at, finished_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    this
+      .#prepare('INSERT INTO steps (action_id, seq, strategy, phase, description, command, status, started_at, finished_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(actionId, seq, step.strategy, step.phase, step.description, step.command ?? null, step.status, step.startedAt, step.finishedAt ?? null, json(step.detail));
     return seq;
   }
 
   finishStep(actionId: number, seq: number, status: StepStatus, now: string, detail?: unknown): void {
-    this.#db.prepare('UPDATE steps SET status = ?, finished_at = ?, detail = COALESCE(?, detail) WHERE action_id = ? AND seq = ?').run(status, now, json(detail), actionId, seq);
+    this.#prepare('UPDATE steps SET status = ?, finished_at = ?, detail = COALESCE(?, detail) WHERE action_id = ? AND seq = ?').run(status, now, json(detail), actionId, seq);
   }
 
   /** Pending, awaiting-approval and approved actions of one firing episode: what a resolve cancels. */
   cancellableFor(fingerprint: string, startsAt: string): { id: number; strategy: string }[] {
-    const rows = this.#db
-      .prepare(`SELECT id, first_strategy FROM actions WHERE fingerprint = ? AND starts_at = ? AND state IN ('pending', 'awaiting_approval', 'approved')`)
+    const rows = this
+      .#prepare(`SELECT id, first_strategy FROM actions WHERE fingerprint = ? AND starts_at = ? AND state IN ('pending', 'awaiting_approval', 'approved')`)
       .all(fingerprint, startsAt) as { id: number; first_strategy: string }[];
     return rows.map((row) => ({ id: Number(row.id), strategy: String(row.first_strategy) }));
   }
 
   cooldownUntil(rule: string, target: string): string | undefined {
-    const row = this.#db.prepare('SELECT until FROM cooldowns WHERE rule = ? AND target = ?').get(rule, target) as { until: string } | undefined;
+    const row = this.#prepare('SELECT until FROM cooldowns WHERE rule = ? AND target = ?').get(rule, target) as { until: string } | undefined;
     return row?.until;
   }
 
   setCooldown(rule: string, target: string, until: string): void {
-    this.#db.prepare('INSERT INTO cooldowns (rule, target, until) VALUES (?, ?, ?) ON CONFLICT (rule, target) DO UPDATE SET until = excluded.until').run(rule, target, until);
+    this.#prepare('INSERT INTO cooldowns (rule, target, until) VALUES (?, ?, ?) ON CONFLICT (rule, target) DO UPDATE SET until = excluded.until').run(rule, target, until);
   }
 
   recordAttempt(rule: string, target: string, at: string): void {
-    this.#db.prepare('INSERT INTO attempts (rule, target, at) VALUES (?, ?, ?)').run(rule, target, at);
+    this.#prepare('INSERT INTO attempts (rule, target, at) VALUES (?, ?, ?)').run(rule, target, at);
   }
 
   attemptsSince(rule: string, target: string, since: string): number {
-    const row = this.#db.prepare('SELECT COUNT(*) AS n FROM attempts WHERE rule = ? AND target = ? AND at >= ?').get(rule, target, since) as { n: number };
+    const row = this.#prepare('SELECT COUNT(*) AS n FROM attempts WHERE rule = ? AND target = ? AND at >= ?').get(rule, target, since) as { n: number };
     return Number(row.n);
   }
 
   pruneAttempts(before: string): void {
-    this.#db.prepare('DELETE FROM attempts WHERE at < ?').run(before);
+    this.#prepare('DELETE FROM attempts WHERE at < ?').run(before);
   }
 
   breaker(rule: string, target: string): BreakerRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM breakers WHERE rule = ? AND target = ?').get(rule, target) as Row | undefined;
+    const row = this.#prepare('SELECT * FROM breakers WHERE rule = ? AND target = ?').get(rule, target) as Row | undefined;
     return row && toBreaker(row);
   }
 
   openBreaker(record: BreakerRecord): void {
-    this.#db
-      .prepare(
+    this
+      .#prepare(
         `INSERT INTO breakers (rule, target, opened_at, open_until, attempts) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (rule, target) DO UPDATE SET opened_at = excluded.opened_at, open_until = excluded.open_until, attempts = excluded.attempts`,
       )
@@ -413,21 +428,21 @@ export class RemediationStore {
   }
 
   closeBreaker(rule: string, target: string): boolean {
-    return this.#db.prepare('DELETE FROM breakers WHERE rule = ? AND target = ?').run(rule, target).changes > 0;
+    return this.#prepare('DELETE FROM breakers WHERE rule = ? AND target = ?').run(rule, target).changes > 0;
   }
 
   /** Breakers still open at `now`. */
   openBreakers(now: string): BreakerRecord[] {
-    return (this.#db.prepare('SELECT * FROM breakers WHERE open_until > ? ORDER BY opened_at').all(now) as Row[]).map(toBreaker);
+    return (this.#prepare('SELECT * FROM breakers WHERE open_until > ? ORDER BY opened_at').all(now) as Row[]).map(toBreaker);
   }
 
   getSetting(key: string): string | undefined {
-    const row = this.#db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
+    const row = this.#prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value;
   }
 
   setSetting(key: string, value: string): void {
-    this.#db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.#prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   #toAction(row: Row, withSteps: boolean): ActionRecord {
@@ -458,7 +473,7 @@ export class RemediationStore {
   }
 
   #steps(actionId: number): StepRecord[] {
-    const rows = this.#db.prepare('SELECT * FROM steps WHERE action_id = ? ORDER BY seq').all(actionId) as Row[];
+    const rows = this.#prepare('SELECT * FROM steps WHERE action_id = ? ORDER BY seq').all(actionId) as Row[];
     return rows.map((row) => ({
       seq: Number(row.seq),
       strategy: String(row.strategy),

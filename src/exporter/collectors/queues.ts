@@ -2,20 +2,21 @@
 // from every node's plugin; type, policy and membership from the queue metadata cache. Membership
 // is intersected with the nodes running now, so a stopped node shows as a missing replica at once
 // even while the metadata is a few seconds old.
-import type { Collector } from '../collector.ts';
+import type { Collector, ScrapeCache } from '../collector.ts';
 import type { MetricRegistry } from '../../metrics/registry.ts';
 import { QUEUE_COUNTERS, type QueueCounterValues } from '../queue-counters.ts';
 import type { SelectedQueue } from '../queue-selection.ts';
 import { replicationOf, type Replication } from '../replication.ts';
 
 export const QUEUE_LABELS = ['cluster', 'vhost', 'queue', 'type', 'node', 'policy', 'durable', 'self'] as const;
+const QUEUE_STATE_LABELS = [...QUEUE_LABELS, 'state'] as const;
 const CLUSTER = ['cluster'] as const;
 
 interface QueueRow extends SelectedQueue {
   /** Computed once per queue, read by the per-queue series and the cluster summary. */
   replication: Replication | undefined;
   /** Label values, built once and passed to every family: the registry renders them once too. */
-  labels?: string[];
+  labelSets?: string[][];
 }
 
 export const queuesCollector: Collector = {
@@ -33,10 +34,10 @@ export const queuesCollector: Collector = {
     const excluded = selection.excluded;
 
     const kept = applyCap(rows, settings.maxQueues);
-    writeQueueSeries(families.perQueue, clusterLabel, kept, ctx.now);
-    writeReplication(families.replication, clusterLabel, kept);
+    writeQueueSeries(families.perQueue, clusterLabel, kept, ctx.now, ctx.cache);
+    writeReplication(families.replication, clusterLabel, kept, ctx.cache);
     if (families.counters && counters) {
-      writeCounters(families.counters.perQueue, clusterLabel, kept, counters.byQueue);
+      writeCounters(families.counters.perQueue, clusterLabel, kept, counters.byQueue, ctx.cache);
       families.counters.age.set([clusterLabel], Math.max(0, (ctx.now - counters.finishedAt) / 1000));
     }
 
@@ -60,9 +61,21 @@ function applyCap(rows: QueueRow[], max: number): QueueRow[] {
   return [...rows].sort((a, b) => depth(b) - depth(a)).slice(0, max);
 }
 
-function labelsOf(cluster: string, row: QueueRow): string[] {
+/** The queue's label values (and, second, with its state), reused across scrapes while its metadata entry lives. */
+function labelSets(cluster: string, row: QueueRow, cache: ScrapeCache | undefined): string[][] {
   const { meta } = row;
-  return (row.labels ??= [cluster, meta.vhost, meta.name, meta.type, meta.node, meta.policy, String(meta.durable), '1']);
+  let sets = row.labelSets ?? cache?.labels.get(meta);
+  if (!sets || sets[0]?.[0] !== cluster) {
+    const labels = [cluster, meta.vhost, meta.name, meta.type, meta.node, meta.policy, String(meta.durable), '1'];
+    sets = [labels, [...labels, normaliseState(meta.state)]];
+    cache?.labels.set(meta, sets);
+  }
+  row.labelSets = sets;
+  return sets;
+}
+
+function labelsOf(cluster: string, row: QueueRow, cache: ScrapeCache | undefined): string[] {
+  return labelSets(cluster, row, cache)[0] as string[];
 }
 
 /** Plugin metric (without the rabbitmq_detailed_queue_ prefix) -> exported family. */
@@ -97,7 +110,7 @@ function registerFamilies(registry: MetricRegistry, details: boolean, counters: 
             age: perQueue('warren_queue_head_message_age_seconds', 'Age of the oldest message by its timestamp property (when publishers set it).'),
           }
         : undefined,
-      state: registry.gauge('rabbitmq_queue_state', 'Queue state (running, down, minority, ...); always 1.', [...QUEUE_LABELS, 'state']),
+      state: registry.gauge('rabbitmq_queue_state', 'Queue state (running, down, minority, ...); always 1.', QUEUE_STATE_LABELS),
     },
     replication: {
       slaves: perQueue('rabbitmq_queue_slaves_nodes_len', 'Mirrors of a classic mirrored queue (kbudde name).'),
@@ -130,11 +143,11 @@ function registerFamilies(registry: MetricRegistry, details: boolean, counters: 
   };
 }
 
-function writeQueueSeries(f: QueueFamilies['perQueue'], cluster: string, rows: QueueRow[], now: number): void {
+function writeQueueSeries(f: QueueFamilies['perQueue'], cluster: string, rows: QueueRow[], now: number, cache: ScrapeCache | undefined): void {
   for (const row of rows) {
-    const { meta, stats } = row;
-    const labels = labelsOf(cluster, row);
-    f.state.set([...labels, normaliseState(meta.state)], 1);
+    const { stats } = row;
+    const [labels, stateLabels] = labelSets(cluster, row, cache) as [string[], string[]];
+    f.state.set(stateLabels, 1);
     if (!stats) continue;
     for (const { source, family } of f.stats) {
       const value = stats.get(source);
@@ -150,10 +163,10 @@ function writeQueueSeries(f: QueueFamilies['perQueue'], cluster: string, rows: Q
 }
 
 /** A queue the management API reports no message_stats for has seen no traffic: its counters are 0. */
-function writeCounters(f: NonNullable<QueueFamilies['counters']>['perQueue'], cluster: string, rows: QueueRow[], byQueue: ReadonlyMap<string, QueueCounterValues>): void {
+function writeCounters(f: NonNullable<QueueFamilies['counters']>['perQueue'], cluster: string, rows: QueueRow[], byQueue: ReadonlyMap<string, QueueCounterValues>, cache: ScrapeCache | undefined): void {
   for (const row of rows) {
     const values = byQueue.get(row.meta.key);
-    const labels = labelsOf(cluster, row);
+    const labels = labelsOf(cluster, row, cache);
     for (const { field, family } of f) family.set(labels, values?.[field] ?? 0);
   }
 }
@@ -163,12 +176,12 @@ function normaliseState(state: string): string {
   return state === 'live' || state === '' ? 'running' : state;
 }
 
-function writeReplication(f: QueueFamilies['replication'], cluster: string, rows: QueueRow[]): void {
+function writeReplication(f: QueueFamilies['replication'], cluster: string, rows: QueueRow[], cache: ScrapeCache | undefined): void {
   // Families without samples are not rendered, so a cluster without mirrored queues shows none.
   for (const row of rows) {
     const { meta, replication } = row;
     if (!replication) continue;
-    const labels = labelsOf(cluster, row);
+    const labels = labelsOf(cluster, row, cache);
     if (replication.kind === 'mirrored') {
       f.slaves.set(labels, meta.mirrors?.length ?? 0);
       f.syncedLen.set(labels, meta.synchronisedMirrors?.length ?? 0);
