@@ -109,3 +109,19 @@ describe('label block reuse', () => {
     expect(render(true)).toContain('m_other{vhost="prod",name="q \\"quoted\\""} 1\n');
   });
 });
+
+describe('label blocks kept across registries', () => {
+  it('renders the same text with a lasting cache, and never reuses a block under other label names', () => {
+    const blocks = new WeakMap();
+    const values = ['local', 'a"b'];
+    const render = (names: string[]) => {
+      const registry = new MetricRegistry({ labelBlocks: blocks });
+      registry.gauge('x', 'h', names).set(values, 1);
+      return registry.render();
+    };
+    const first = render(['cluster', 'queue']);
+    expect(render(['cluster', 'queue'])).toBe(first);
+    expect(first).toContain('x{cluster="local",queue="a\\"b"} 1');
+    expect(render(['cluster', 'vhost'])).toContain('x{cluster="local",vhost="a\\"b"} 1');
+  });
+});
