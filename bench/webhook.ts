@@ -126,6 +126,8 @@ interface Server {
   child: ChildProcess;
   origin: string;
   log: string;
+  /** How it ended, once it has: `code 0`, `signal SIGKILL`. */
+  exit?: string | undefined;
 }
 
 async function startServer(name: Server['name'], file: string, argv: string[], env: NodeJS.ProcessEnv, port: number, label: string): Promise<Server> {
@@ -138,7 +140,11 @@ async function startServer(name: Server['name'], file: string, argv: string[], e
   const origin = `http://${LOCAL_HOST}:${port}`;
   for (let i = 0; i < 150; i++) {
     if (child.exitCode !== null) break;
-    if (await fetch(`${origin}/-/healthy`).then((r) => r.ok, () => false)) return { name, label, child, origin, log };
+    if (await fetch(`${origin}/-/healthy`).then((r) => r.ok, () => false)) {
+      const server: Server = { name, label, child, origin, log };
+      child.once('exit', (code, signal) => (server.exit = signal ? `signal ${signal}` : `code ${code}`));
+      return server;
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await stopChild(child);
@@ -242,47 +248,60 @@ interface PhaseResult {
   unexpected: number;
   seconds: number;
   firstError?: string | undefined;
+  /** Requests given up on (deadline) that the pool still holds when the phase ends. */
+  outstanding: number;
 }
 
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` };
 
-/** Open-loop load: body i is due at start + i/rate, sent then even if earlier requests are still out. */
+/**
+ * Open-loop load: body i is due at start + i/rate and is sent then, even if earlier requests are
+ * still out. A request not answered `deadline` seconds after it was due counts as an error at that
+ * latency (the bench's own timer: undici does not reject a request still queued for a connection).
+ */
 function openLoop(pool: Pool, server: Server, bodies: string[]): Promise<PhaseResult> {
   const interval = 1000 / settings.rate;
+  const deadlineMs = settings.deadlineSeconds * 1000;
   const latencies = new Float64Array(bodies.length);
-  const result: PhaseResult = { requests: bodies.length, latencies, errors: 0, unexpected: 0, seconds: 0 };
+  const result: PhaseResult = { requests: bodies.length, latencies, errors: 0, unexpected: 0, seconds: 0, outstanding: 0 };
   const start = performance.now() + 10;
   let next = 0;
   let done = 0;
   return new Promise((resolve) => {
-    const finished = (i: number, due: number) => {
-      latencies[i] = performance.now() - due;
-      if (++done === bodies.length) {
-        result.seconds = (performance.now() - start) / 1000;
-        latencies.sort();
-        resolve(result);
-      }
-    };
     const send = (i: number) => {
       const due = start + i * interval;
-      const signal = AbortSignal.timeout(Math.max(1, Math.ceil(due + settings.deadlineSeconds * 1000 - performance.now())));
+      const controller = new AbortController();
+      let settled = false;
+      const settle = (problem?: { error: boolean; message: string }) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        latencies[i] = performance.now() - due;
+        if (problem) {
+          if (problem.error) result.errors++;
+          else result.unexpected++;
+          result.firstError ??= problem.message;
+        }
+        if (++done === bodies.length) {
+          result.seconds = (performance.now() - start) / 1000;
+          result.outstanding = pool.stats.size;
+          latencies.sort();
+          resolve(result);
+        }
+      };
+      const timer = setTimeout(() => {
+        settle({ error: true, message: `no answer within ${settings.deadlineSeconds} s` });
+        controller.abort();
+      }, Math.max(0, due + deadlineMs - performance.now()));
       pool
-        .request({ path: '/api/v1/alerts', method: 'POST', headers, body: bodies[i]!, signal })
+        .request({ path: '/api/v1/alerts', method: 'POST', headers, body: bodies[i]!, signal: controller.signal })
         .then(async (response) => {
           const text = await response.body.text();
-          if (response.statusCode < 200 || response.statusCode > 299) {
-            result.errors++;
-            result.firstError ??= `HTTP ${response.statusCode}: ${text.slice(0, 200)}`;
-          } else if (!expectedAnswer(server.name, text)) {
-            result.unexpected++;
-            result.firstError ??= `unexpected answer: ${text.slice(0, 200)}`;
-          }
+          if (response.statusCode < 200 || response.statusCode > 299) settle({ error: true, message: `HTTP ${response.statusCode}: ${text.slice(0, 200)}` });
+          else if (!expectedAnswer(server.name, text)) settle({ error: false, message: `unexpected answer: ${text.slice(0, 200)}` });
+          else settle();
         })
-        .catch((error: unknown) => {
-          result.errors++;
-          result.firstError ??= signal.aborted ? `no answer within ${settings.deadlineSeconds} s` : (error as Error).message;
-        })
-        .finally(() => finished(i, due));
+        .catch((error: unknown) => settle({ error: true, message: (error as Error).message }));
     };
     const tick = () => {
       const now = performance.now();
@@ -311,9 +330,18 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Resident and peak resident memory of a process, bytes (Linux /proc). */
-function memoryOf(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+/** CPU seconds (user + system) a process has used so far (Linux /proc; clock ticks of 1/100 s). */
+function cpuSecondsOf(server: Server): number {
+  if (server.exit !== undefined) return Number.NaN;
+  const stat = readFileSync(`/proc/${server.child.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Resident and peak resident memory of a process, bytes (Linux /proc); undefined once it has exited. */
+function memoryOf(server: Server): { rss: number; peak: number } | undefined {
+  if (server.exit !== undefined) return undefined;
+  const status = readFileSync(`/proc/${server.child.pid}/status`, 'utf8');
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
   return { rss: kib('VmRSS'), peak: kib('VmHWM') };
 }
@@ -420,6 +448,8 @@ interface RoundResult {
   errors: number;
   unexpected: number;
   achievedRate: number;
+  /** The server's CPU time during the phase, in % of one core. */
+  cpuPercent: number;
   /** Remediator only: actions still waiting for the worker when the round ended. */
   pendingAfter?: number | string | undefined;
 }
@@ -431,6 +461,8 @@ interface SideSummary {
   errors: number;
   unexpected: number;
   requests: number;
+  /** Median of the per-round CPU use, % of one core. */
+  cpuPercent: number;
 }
 
 interface Result {
@@ -442,7 +474,9 @@ interface Result {
   sides: { floor: SideSummary; remediator: SideSummary };
   ratios: { p50: number; p99: number };
   goal: { p99Ratio: number; met: boolean };
-  remediatorMemoryBytes: { rss: number; peak: number };
+  remediatorMemoryBytes: { rss: number; peak: number } | undefined;
+  /** Set when the remediator died during the rounds (later rounds are then not run). */
+  remediatorCrash?: { round: number; exit: string; log: string } | undefined;
   storm: StormResult;
 }
 
@@ -476,6 +510,8 @@ async function main(): Promise<void> {
   };
   const perRound = settings.rate * settings.seconds;
   const rounds: RoundResult[] = [];
+  let crash: Result['remediatorCrash'];
+  let failed = false;
   try {
     for (const server of servers) {
       progress(`warm-up ${server.name}: ${settings.warmupSeconds} s at ${settings.rate}/s (discarded)`);
@@ -487,7 +523,15 @@ async function main(): Promise<void> {
       const bodies = makeBodies(perRound);
       for (const server of round % 2 ? [floor, remediator] : [remediator, floor]) {
         progress(`round ${round}/${settings.rounds} ${server.name}: ${perRound} requests of ${settings.alerts} alerts at ${settings.rate}/s`);
+        const cpuBefore = cpuSecondsOf(server);
         const phase = await measure(server, bodies);
+        const cpuPercent = ((cpuSecondsOf(server) - cpuBefore) / phase.seconds) * 100;
+        if (phase.outstanding > 0) {
+          // Requests given up on still hold connections: start the next phase on fresh ones.
+          const stale = pools.get(server)!;
+          pools.set(server, poolFor(server));
+          await stale.destroy().catch(() => undefined);
+        }
         const row: RoundResult = {
           round,
           side: server.name,
@@ -498,19 +542,27 @@ async function main(): Promise<void> {
           errors: phase.errors,
           unexpected: phase.unexpected,
           achievedRate: phase.requests / phase.seconds,
-          pendingAfter: server === remediator ? await pendingActions(pools.get(remediator)!) : undefined,
+          cpuPercent,
+          pendingAfter: server === remediator && remediator.exit === undefined ? await pendingActions(pools.get(remediator)!) : undefined,
         };
         rounds.push(row);
         progress(
-          `round ${round}/${settings.rounds} ${server.name}: p50 ${ms(row.p50Ms)}, p99 ${ms(row.p99Ms)}, max ${ms(row.maxMs)}, all answered in ${phase.seconds.toFixed(1)} s, ${row.errors} errors` +
+          `round ${round}/${settings.rounds} ${server.name}: p50 ${ms(row.p50Ms)}, p99 ${ms(row.p99Ms)}, max ${ms(row.maxMs)}, all answered in ${phase.seconds.toFixed(1)} s, CPU ${row.cpuPercent.toFixed(0)}% of a core, ${row.errors} errors` +
             (row.unexpected ? `, ${row.unexpected} unexpected answers` : '') +
             (phase.firstError ? ` (first: ${phase.firstError})` : '') +
-            (server === remediator ? `; actions pending for the worker: ${row.pendingAfter}` : ''),
+            (row.pendingAfter !== undefined ? `; actions pending for the worker: ${row.pendingAfter}` : ''),
         );
+        if (remediator.exit !== undefined) {
+          const log = readFileSync(remediator.log, 'utf8');
+          crash = { round, exit: remediator.exit, log: lastLines(log, 8) };
+          progress(`the remediator died during round ${round} (${remediator.exit}); no further rounds. Its log ends:\n${crash.log}`);
+          break;
+        }
       }
+      if (crash) break;
     }
-    const memory = memoryOf(remediator.child.pid!);
-    progress(`remediator resident memory ${mb(memory.rss)} (peak ${mb(memory.peak)}); stopping it and the floor`);
+    const memory = memoryOf(remediator);
+    if (memory) progress(`remediator resident memory ${mb(memory.rss)} (peak ${mb(memory.peak)}); stopping it and the floor`);
     await Promise.all([...pools.values()].map((pool) => pool.close()));
     pools.clear();
     await Promise.all(servers.splice(0).map((server) => stopChild(server.child)));
@@ -533,6 +585,7 @@ async function main(): Promise<void> {
         errors: mine.reduce((sum, r) => sum + r.errors, 0),
         unexpected: mine.reduce((sum, r) => sum + r.unexpected, 0),
         requests: mine.reduce((sum, r) => sum + r.requests, 0),
+        cpuPercent: median(mine.map((r) => r.cpuPercent)),
       };
     };
     const sides = { floor: summarise('floor'), remediator: summarise('remediator') };
@@ -547,18 +600,26 @@ async function main(): Promise<void> {
       ratios,
       goal: { p99Ratio: GOAL_P99_RATIO, met: ratios.p99 <= GOAL_P99_RATIO && sides.remediator.errors === 0 && sides.remediator.unexpected === 0 },
       remediatorMemoryBytes: memory,
+      remediatorCrash: crash,
       storm: stormResult,
     };
     if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else process.stdout.write(`${summary(result)}\n`);
     if (!args['no-write']) writeResults(result);
-    if (sides.floor.errors + sides.remediator.errors + sides.remediator.unexpected > 0 || !stormResult.ok) process.exitCode = 1;
+    if (sides.floor.errors + sides.remediator.errors + sides.remediator.unexpected > 0 || crash || !stormResult.ok) process.exitCode = 1;
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
     await Promise.all([...pools.values()].map((pool) => pool.close()));
     await Promise.all(servers.map((server) => stopChild(server.child)));
-    if (process.exitCode) for (const server of servers) progress(`${server.label} log, last lines:\n${readFileSync(server.log, 'utf8').slice(-1500)}`);
+    if (failed || process.exitCode) for (const server of servers) progress(`${server.label} log ends:\n${lastLines(readFileSync(server.log, 'utf8'), 8)}`);
     removeWorkDir();
   }
+}
+
+function lastLines(text: string, count: number): string {
+  return text.trimEnd().split('\n').slice(-count).map((line) => (line.length > 300 ? `${line.slice(0, 300)}...` : line)).join('\n');
 }
 
 const ms = (v: number) => `${v.toFixed(2)} ms`;
@@ -566,15 +627,33 @@ const mb = (v: number) => `${(v / 2 ** 20).toFixed(1)} MiB`;
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
 const x = (v: number) => `${v.toFixed(2)}x`;
 
+function memoryText(r: Result): string {
+  const memory = r.remediatorMemoryBytes;
+  return memory ? `${mb(memory.rss)} (peak ${mb(memory.peak)})` : 'n/a (the process had died)';
+}
+
+/** The line of a crashed remediator's log that says why, else its last line. */
+function crashCause(crash: NonNullable<Result['remediatorCrash']>): string {
+  const lines = crash.log.split('\n');
+  return (lines.find((line) => /FATAL|out of memory|Error/i.test(line)) ?? lines.at(-1) ?? '').trim().slice(0, 200);
+}
+
+function perRound(r: Result): string {
+  const mine = r.rounds.filter((row) => row.side === 'remediator');
+  return `p99 ${mine.map((row) => ms(row.p99Ms)).join(' / ')}; actions left pending for the worker after each: ${mine.map((row) => row.pendingAfter ?? '?').join(' / ')}`;
+}
+
 function summary(r: Result): string {
   const { floor, remediator } = r.sides;
   const s = r.storm;
   return [
     `webhook benchmark: ${r.settings.rate} requests/s of ${r.settings.alerts} new alerts, ${r.settings.rounds} rounds x ${r.settings.seconds} s per side (medians)`,
-    `  floor (express.json)   p50 ${ms(floor.p50Ms)}  p99 ${ms(floor.p99Ms)}  max ${ms(floor.maxMs)}  errors ${floor.errors}`,
-    `  remediator             p50 ${ms(remediator.p50Ms)}  p99 ${ms(remediator.p99Ms)}  max ${ms(remediator.maxMs)}  errors ${remediator.errors}${remediator.unexpected ? `, unexpected ${remediator.unexpected}` : ''}`,
+    `  floor (express.json)   p50 ${ms(floor.p50Ms)}  p99 ${ms(floor.p99Ms)}  max ${ms(floor.maxMs)}  errors ${floor.errors} of ${floor.requests}  CPU ${floor.cpuPercent.toFixed(0)}%`,
+    `  remediator             p50 ${ms(remediator.p50Ms)}  p99 ${ms(remediator.p99Ms)}  max ${ms(remediator.maxMs)}  errors ${remediator.errors} of ${remediator.requests}${remediator.unexpected ? `, unexpected ${remediator.unexpected}` : ''}  CPU ${remediator.cpuPercent.toFixed(0)}%`,
     `  remediator / floor: p50 ${x(r.ratios.p50)}, p99 ${x(r.ratios.p99)} (goal p99 <= ${r.goal.p99Ratio}x: ${verdict(r.goal.met)})`,
-    `  remediator resident memory after the rounds: ${mb(r.remediatorMemoryBytes.rss)} (peak ${mb(r.remediatorMemoryBytes.peak)})`,
+    `  remediator per round: ${perRound(r)}`,
+    ...(r.remediatorCrash ? [`  the remediator DIED during round ${r.remediatorCrash.round} (${r.remediatorCrash.exit}): ${crashCause(r.remediatorCrash)}`] : []),
+    `  remediator resident memory after the rounds: ${memoryText(r)}`,
     `  storm: ${s.deliveries} deliveries of one alert, ${s.concurrency} concurrent: ${s.perSecond.toFixed(0)}/s, p99 ${ms(s.p99Ms)}, ${s.actionsListed} action, ${s.duplicatesReported} duplicates, deduplicated_total ${s.dedupMetric}: ${s.ok ? 'ok' : 'NOT ok'}`,
   ].join('\n');
 }
@@ -587,19 +666,23 @@ function writeResults(r: Result): void {
   const file = join(REPO, 'docs/benchmarks.md');
   const { floor, remediator } = r.sides;
   const s = r.storm;
-  const row = (name: string, side: SideSummary) => `| ${name} | ${ms(side.p50Ms)} | ${ms(side.p99Ms)} | ${ms(side.maxMs)} | ${side.errors}${side.unexpected ? ` (+${side.unexpected} unexpected)` : ''} |`;
+  const row = (name: string, side: SideSummary) =>
+    `| ${name} | ${ms(side.p50Ms)} | ${ms(side.p99Ms)} | ${ms(side.maxMs)} | ${side.errors} of ${side.requests}${side.unexpected ? ` (+${side.unexpected} unexpected answers)` : ''} | ${side.cpuPercent.toFixed(0)}% |`;
+  const crash = r.remediatorCrash;
   const section = [
     BEGIN,
     `Command: \`npm run bench:webhook\` (${r.settings.rounds} rounds x ${r.settings.seconds} s per side, interleaved, after ${r.settings.warmupSeconds} s of warm-up; medians of the per-round figures). Run ${r.date.slice(0, 10)} on ${r.machine}, Node ${r.node}.`,
-    `Load: ${r.settings.rate} requests/s, open loop, each an Alertmanager v4 payload of ${r.settings.alerts} new alerts, over ${r.settings.connections} keep-alive connections.`,
+    `Load: ${r.settings.rate} requests/s, open loop, each an Alertmanager v4 payload of ${r.settings.alerts} new alerts, over ${r.settings.connections} keep-alive connections; a request not answered ${r.settings.deadlineSeconds} s after it was due is an error.`,
     '',
-    '| side | p50 | p99 | max | errors |',
-    '|---|---|---|---|---|',
+    '| side | p50 | p99 | max | errors | CPU (% of a core) |',
+    '|---|---|---|---|---|---|',
     row('floor: bare express handler, `express.json()`', floor),
     row('warren remediator (enforce, bearer auth, notify_only rules)', remediator),
-    `| **remediator / floor** | **${x(r.ratios.p50)}** | **${x(r.ratios.p99)}** (goal <= ${r.goal.p99Ratio}x: ${verdict(r.goal.met)}) | ${x(remediator.maxMs / floor.maxMs)} | |`,
+    `| **remediator / floor** | **${x(r.ratios.p50)}** | **${x(r.ratios.p99)}** (goal <= ${r.goal.p99Ratio}x: ${verdict(r.goal.met)}) | ${x(remediator.maxMs / floor.maxMs)} | | |`,
     '',
-    `The remediator's resident memory after the rounds: ${mb(r.remediatorMemoryBytes.rss)} (peak ${mb(r.remediatorMemoryBytes.peak)}).`,
+    `Remediator per round: ${perRound(r)}.`,
+    ...(crash ? [`**The remediator died during round ${crash.round}** (${crash.exit}); later rounds were not run. Its log: \`${crashCause(crash).replaceAll('`', "'")}\``] : []),
+    `The remediator's resident memory after the rounds: ${memoryText(r)}.`,
     `Storm: ${s.deliveries} deliveries of one alert, ${s.concurrency} at a time: ${s.perSecond.toFixed(0)} deliveries/s, p50 ${ms(s.p50Ms)}, p99 ${ms(s.p99Ms)}, ${s.errors} errors; ` +
       `${s.actionsListed} action in the audit trail, ${s.duplicatesReported} duplicates reported, \`warren_remediation_alerts_deduplicated_total\` ${s.dedupMetric} (${s.ok ? 'exactly one action: met' : 'NOT met'}).`,
     END,
