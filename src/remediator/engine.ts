@@ -53,6 +53,9 @@ export type ApprovalOutcome = { ok: true; action: ActionRecord } | { ok: false; 
 
 const PAUSED_KEY = 'paused';
 const HOUSEKEEPING_INTERVAL_MS = 60_000;
+/** Backlog rows a worker pass reads per page, and at most per pass. */
+const PASS_PAGE = 64;
+const PASS_SCAN_LIMIT = 1024;
 
 export class RemediationEngine {
   readonly stats = new RemediationStats();
@@ -131,9 +134,12 @@ export class RemediationEngine {
     const result: IntakeResult = { alerts: payload.alerts.length, duplicates: 0, alreadyResolved: 0, unrouted: 0, actions: [], cancelled: [] };
     const now = this.#iso();
     const afterCommit: (() => void)[] = [];
-    this.#store.transaction(() => {
-      for (const alert of payload.alerts) this.#intakeAlert(alert, payload, now, result, afterCommit);
-    });
+    this.#store.transaction(
+      () => {
+        for (const alert of payload.alerts) this.#intakeAlert(alert, payload, now, result, afterCommit);
+      },
+      { durable: true },
+    );
     this.stats.delivery(payload.alerts, result);
     for (const count of afterCommit) count();
     if (payload.truncatedAlerts > 0) {
@@ -295,10 +301,28 @@ export class RemediationEngine {
     }
   }
 
+  /**
+   * Starts what can start, oldest first. It reads the backlog a page at a time and stops after a
+   * bounded number of rows: during an alert storm tens of thousands of actions may wait, and a pass
+   * that read them all would hold the event loop (and the webhook) for seconds. Whatever it did not
+   * reach, a later pass does: every finished action triggers one.
+   */
   #pass(): void {
     if (this.paused) return;
-    for (const action of this.#store.actionsInStates(['pending', 'approved'])) {
-      if (this.#stopped || this.#inFlight.size >= this.#maxConcurrent) return;
+    let afterId = 0;
+    for (let scanned = 0; scanned < PASS_SCAN_LIMIT; ) {
+      const page = this.#store.actionsInStates(['pending', 'approved'], { afterId, limit: PASS_PAGE });
+      if (page.length === 0) return;
+      scanned += page.length;
+      afterId = (page.at(-1) as ActionRecord).id;
+      if (!this.#startFrom(page)) return;
+    }
+  }
+
+  /** Starts actions of `page`; false once no more can start in this pass. */
+  #startFrom(page: readonly ActionRecord[]): boolean {
+    for (const action of page) {
+      if (this.#stopped || this.#inFlight.size >= this.#maxConcurrent) return false;
       if (this.#inFlight.has(action.id)) continue;
       if (action.state === 'pending' && !this.#guardsAllow(action)) continue;
       // A conflicting action holds one of its targets: it stays pending and is tried again when that finishes.
@@ -327,6 +351,7 @@ export class RemediationEngine {
         });
       this.#inFlight.set(action.id, { controller, done });
     }
+    return true;
   }
 
   /** Guards that end a pending action before it starts. False when it was skipped. */

@@ -200,9 +200,10 @@ export class RemediationStore {
     try {
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
       this.#db = new DatabaseSync(file);
-      // WAL: readers (the audit API) never block the writer. FULL: a commit is on disk before the
-      // webhook answers 200, so "persisted" survives a power loss too, not only a process crash.
-      this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+      // WAL: readers (the audit API) never block the writer. NORMAL survives a process crash; the
+      // webhook's intake commits with FULL (see transaction), so what was answered 200 also
+      // survives a power loss, while the worker's many small bookkeeping writes skip the fsync.
+      this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
       this.#db.exec(SCHEMA);
       const version = this.#prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
       if (version && Number(version.value) !== SCHEMA_VERSION) {
@@ -226,19 +227,28 @@ export class RemediationStore {
   }
 
   close(): void {
+    this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
   }
 
-  /** Runs `work` in one transaction (all or nothing). */
-  transaction<T>(work: () => T): T {
-    this.#db.exec('BEGIN IMMEDIATE');
+  /**
+   * Runs `work` in one transaction (all or nothing). `durable`: the commit reaches the disk before
+   * this returns (synchronous=FULL), for what a caller is about to acknowledge.
+   */
+  transaction<T>(work: () => T, options: { durable?: boolean } = {}): T {
+    if (options.durable) this.#db.exec('PRAGMA synchronous = FULL');
     try {
-      const result = work();
-      this.#db.exec('COMMIT');
-      return result;
-    } catch (error) {
-      this.#db.exec('ROLLBACK');
-      throw error;
+      this.#db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = work();
+        this.#db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        this.#db.exec('ROLLBACK');
+        throw error;
+      }
+    } finally {
+      if (options.durable) this.#db.exec('PRAGMA synchronous = NORMAL');
     }
   }
 
@@ -320,13 +330,14 @@ export class RemediationStore {
     add('id < ?', filter.beforeId);
     const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
     const sql = `SELECT * FROM actions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${limit}`;
-    return (this.#db.prepare(sql).all(...args) as Row[]).map((row) => this.#toAction(row, true));
+    return (this.#prepare(sql).all(...args) as Row[]).map((row) => this.#toAction(row, true));
   }
 
-  /** Actions in the given states, oldest first, without steps. */
-  actionsInStates(states: readonly ActionState[]): ActionRecord[] {
+  /** Actions in the given states, oldest first, without steps; a page of `limit` after `afterId`. */
+  actionsInStates(states: readonly ActionState[], page: { afterId?: number; limit?: number } = {}): ActionRecord[] {
     const marks = states.map(() => '?').join(',');
-    return (this.#prepare(`SELECT * FROM actions WHERE state IN (${marks}) ORDER BY id`).all(...states) as Row[]).map((row) => this.#toAction(row, false));
+    const rows = this.#prepare(`SELECT * FROM actions WHERE state IN (${marks}) AND id > ? ORDER BY id LIMIT ?`).all(...states, page.afterId ?? 0, page.limit ?? -1) as Row[];
+    return rows.map((row) => this.#toAction(row, false));
   }
 
   countByState(): Map<ActionState, number> {
