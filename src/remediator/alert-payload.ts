@@ -62,8 +62,12 @@ export function episodeKey(alert: Pick<WebhookAlert, 'fingerprint' | 'startsAt' 
   return `${alert.fingerprint.toLowerCase()}|${normaliseTime(alert.startsAt)}|${alert.status}`;
 }
 
+/** What toISOString() writes; already-normalised keys skip a parse at webhook rates. */
+const CANONICAL_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 /** The same instant written two ways (HA peers, `Z` vs `+00:00`) must give the same key. */
 export function normaliseTime(text: string): string {
+  if (CANONICAL_TIME.test(text)) return text;
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? text : new Date(ms).toISOString();
 }

@@ -15,6 +15,7 @@ import { ManagementClient } from '../rabbitmq/management/client.ts';
 import { NodeControl } from '../rabbitmq/node-control.ts';
 import { parseWebhookPayload } from './alert-payload.ts';
 import { RemediationEngine, type ClusterAccess } from './engine.ts';
+import { IntakeQueue } from './intake-queue.ts';
 import { SilenceChecker } from './guards/silences.ts';
 import { renderRemediatorMetrics } from './metrics.ts';
 import { createNotifier } from './notifier.ts';
@@ -81,6 +82,8 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
     now: deps.now,
   });
 
+  const intake = new IntakeQueue(engine);
+
   /** Who is calling, or undefined when the credentials are wrong. */
   function principal(request: IncomingMessage): string | undefined {
     if (!hasCredentials) return 'anonymous';
@@ -115,7 +118,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
     if (!parsed.ok) return answer(400, { error: 'not an Alertmanager webhook payload (version 4)', problems: parsed.problems });
     let result;
     try {
-      result = engine.receive(parsed.payload);
+      result = await intake.submit(parsed.payload);
     } catch (error) {
       // The only case Alertmanager should retry: nothing was recorded.
       logger.error({ err: describeError(error) }, 'could not persist a webhook delivery; answering 500 so that Alertmanager retries');

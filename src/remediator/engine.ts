@@ -126,32 +126,58 @@ export class RemediationEngine {
   }
 
   /**
-   * Deduplicates, routes and persists one webhook delivery in a single transaction. Throws only
-   * when the state could not be written: the caller answers 5xx and Alertmanager retries, so
-   * counters are updated only after the commit (a retry must not count twice).
+   * Deduplicates, routes and persists one webhook delivery. Throws only when the state could not be
+   * written: the caller answers 5xx and Alertmanager retries.
    */
   receive(payload: WebhookPayload): IntakeResult {
-    const result: IntakeResult = { alerts: payload.alerts.length, duplicates: 0, alreadyResolved: 0, unrouted: 0, actions: [], cancelled: [] };
+    const [outcome] = this.receiveBatch([payload]);
+    if (!outcome) throw new Error('no intake outcome');
+    if (!outcome.ok) throw outcome.error;
+    return outcome.result;
+  }
+
+  /**
+   * Persists several deliveries in one durable transaction (one disk flush for all: group commit),
+   * each in its own savepoint so that one that fails leaves the others intact. Counters move only
+   * after the commit: a delivery that is rolled back and retried must not count twice. Throws when
+   * the commit itself fails, and then nothing was persisted.
+   */
+  receiveBatch(payloads: readonly WebhookPayload[]): ({ ok: true; result: IntakeResult } | { ok: false; error: unknown })[] {
     const now = this.#iso();
-    const afterCommit: (() => void)[] = [];
+    const outcomes: ({ ok: true; result: IntakeResult; afterCommit: (() => void)[] } | { ok: false; error: unknown })[] = [];
     this.#store.transaction(
       () => {
-        for (const alert of payload.alerts) this.#intakeAlert(alert, payload, now, result, afterCommit);
+        for (const payload of payloads) {
+          const result: IntakeResult = { alerts: payload.alerts.length, duplicates: 0, alreadyResolved: 0, unrouted: 0, actions: [], cancelled: [] };
+          const afterCommit: (() => void)[] = [];
+          try {
+            this.#store.savepoint(() => {
+              for (const alert of payload.alerts) this.#intakeAlert(alert, payload, now, result, afterCommit);
+            });
+            outcomes.push({ ok: true, result, afterCommit });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
       },
       { durable: true },
     );
-    this.stats.delivery(payload.alerts, result);
-    for (const count of afterCommit) count();
-    if (payload.truncatedAlerts > 0) {
-      this.#logger.warn({ truncatedAlerts: payload.truncatedAlerts, groupKey: payload.groupKey }, 'Alertmanager truncated the group (max_alerts): some alerts were not delivered');
-    }
-    if (result.actions.length > 0 || result.cancelled.length > 0) this.kick();
-    return result;
+    payloads.forEach((payload, i) => {
+      const outcome = outcomes[i];
+      if (!outcome?.ok) return;
+      this.stats.delivery(payload.alerts, outcome.result);
+      for (const count of outcome.afterCommit) count();
+      if (payload.truncatedAlerts > 0) {
+        this.#logger.warn({ truncatedAlerts: payload.truncatedAlerts, groupKey: payload.groupKey }, 'Alertmanager truncated the group (max_alerts): some alerts were not delivered');
+      }
+    });
+    if (outcomes.some((o) => o.ok && (o.result.actions.length > 0 || o.result.cancelled.length > 0))) this.kick();
+    return outcomes.map((o) => (o.ok ? { ok: true, result: o.result } : o));
   }
 
   #intakeAlert(alert: WebhookAlert, payload: WebhookPayload, now: string, result: IntakeResult, afterCommit: (() => void)[]): void {
     const stored = toStoredAlert(alert);
-    if (!this.#store.recordEpisode(episodeKey(alert), stored, now)) {
+    if (!this.#store.recordEpisode(episodeKey(stored), stored, now)) {
       result.duplicates++;
       return;
     }
@@ -162,7 +188,7 @@ export class RemediationEngine {
           afterCommit.push(() => this.stats.actionFinished(strategy, 'cancelled', undefined));
         }
       }
-    } else if (this.#store.hasEpisode(episodeKey({ ...alert, status: 'resolved' }))) {
+    } else if (this.#store.hasEpisode(episodeKey({ ...stored, status: 'resolved' }))) {
       // An HA peer's late firing delivery after the resolve: acting on it would act on a healed fault.
       result.alreadyResolved++;
       return;

@@ -253,6 +253,22 @@ export class RemediationStore {
   }
 
   /**
+   * Runs `work` inside the current transaction so that, if it throws, only its own writes are
+   * undone (SQLite savepoint); the error is rethrown.
+   */
+  savepoint<T>(work: () => T): T {
+    this.#db.exec('SAVEPOINT part');
+    try {
+      const result = work();
+      this.#db.exec('RELEASE part');
+      return result;
+    } catch (error) {
+      this.#db.exec('ROLLBACK TO part; RELEASE part');
+      throw error;
+    }
+  }
+
+  /**
    * Records one delivery of a firing episode. True the first time the key is seen, false for a
    * duplicate (whose delivery count goes up).
    */
