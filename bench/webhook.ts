@@ -11,10 +11,13 @@
 // answered, and latency runs from when it was due, so a stalled server cannot slow the load down and
 // hide its own stall (coordinated omission). Each request is an Alertmanager v4 payload of N new
 // alerts (distinct fingerprints and startsAt). Keep-alive connections through an undici Pool, as
-// Alertmanager does. Rounds alternate between the sides; medians of the per-round figures.
+// Alertmanager does; a request unanswered --deadline seconds after it was due is an error. Rounds
+// alternate between the sides (the remediator frozen while the floor runs); medians of the per-round
+// figures.
 //
-// Then a storm: the same alert delivered 10,000 times must lead to exactly one action.
-// Results go to docs/benchmarks.md (--no-write to skip) and, with --json, to stdout.
+// Then a storm, on a fresh remediator: the same alert delivered 10,000 times must lead to exactly
+// one action. Results go to docs/benchmarks.md (--no-write to skip) and, with --json, to stdout;
+// --profile DIR writes a CPU profile of the (load) remediator.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -50,12 +53,17 @@ function positiveInt(name: string, text: string | undefined): number {
   if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(text)}`);
   return value;
 }
+function nonNegative(name: string, text: string | undefined): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a number >= 0, got ${JSON.stringify(text)}`);
+  return value;
+}
 const settings = {
   rounds: positiveInt('rounds', args.rounds),
   seconds: positiveInt('seconds', args.seconds),
   rate: positiveInt('rate', args.rate),
   alerts: positiveInt('alerts', args.alerts),
-  warmupSeconds: Number(args.warmup) >= 0 ? Number(args.warmup) : 5,
+  warmupSeconds: nonNegative('warmup', args.warmup),
   connections: positiveInt('connections', args.connections),
   /** A request not answered this many seconds after it was due counts as an error. */
   deadlineSeconds: positiveInt('deadline', args.deadline),
@@ -71,12 +79,13 @@ const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const children = new Set<ChildProcess>();
 let workDir: string | undefined;
 
-async function stopChild(child: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
+async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return void children.delete(child);
   const exited = once(child, 'exit');
   child.kill('SIGCONT'); // it may be frozen (see main)
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
   children.delete(child);
@@ -92,10 +101,14 @@ process.on('exit', () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   removeWorkDir();
 });
+// Ctrl-C: stop the servers (SIGKILL after 3 s), delete the work directory, exit. A second one kills at once.
+let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (interrupted) process.exit(130); // the exit handler kills the children and deletes the directory
+    interrupted = true;
     progress(`${signal}: stopping the servers`);
-    void Promise.all([...children].map(stopChild)).finally(() => {
+    void Promise.all([...children].map((child) => stopChild(child, 3000))).finally(() => {
       removeWorkDir();
       process.exit(130);
     });
@@ -267,6 +280,7 @@ function openLoop(pool: Pool, server: Server, bodies: string[]): Promise<PhaseRe
   const start = performance.now() + 10;
   let next = 0;
   let done = 0;
+  if (bodies.length === 0) return Promise.resolve(result);
   return new Promise((resolve) => {
     const send = (i: number) => {
       const due = start + i * interval;
@@ -356,13 +370,14 @@ function metricValue(metrics: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-/** Actions waiting for the worker (GET /api/v1/status); a message when it cannot say within 10 s. */
+/** Actions waiting for the worker (GET /api/v1/status); `no answer` when it cannot say within 10 s. */
 async function pendingActions(pool: Pool): Promise<number | string> {
   try {
     const status = JSON.parse((await get(pool, '/api/v1/status', 10_000)).text) as { actions?: Record<string, number> };
     return status.actions?.pending ?? 0;
   } catch (error) {
-    return `GET /api/v1/status failed: ${(error as Error).name === 'TimeoutError' ? 'no answer within 10 s' : (error as Error).message}`;
+    const { name, code } = error as Error & { code?: string };
+    return name === 'TimeoutError' || code === 'UND_ERR_CONNECT_TIMEOUT' ? 'no answer' : `status failed: ${(error as Error).message}`;
   }
 }
 
@@ -513,7 +528,7 @@ async function main(): Promise<void> {
   let crash: Result['remediatorCrash'];
   let failed = false;
   try {
-    for (const server of servers) {
+    for (const server of settings.warmupSeconds > 0 ? servers : []) {
       progress(`warm-up ${server.name}: ${settings.warmupSeconds} s at ${settings.rate}/s (discarded)`);
       const warm = await measure(server, makeBodies(Math.round(settings.rate * settings.warmupSeconds)));
       if (warm.errors + warm.unexpected > 0) progress(`warm-up ${server.name}: ${warm.errors} errors, ${warm.unexpected} unexpected answers (first: ${warm.firstError})`);
@@ -622,7 +637,7 @@ function lastLines(text: string, count: number): string {
   return text.trimEnd().split('\n').slice(-count).map((line) => (line.length > 300 ? `${line.slice(0, 300)}...` : line)).join('\n');
 }
 
-const ms = (v: number) => `${v.toFixed(2)} ms`;
+const ms = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(2)} ms`);
 const mb = (v: number) => `${(v / 2 ** 20).toFixed(1)} MiB`;
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
 const x = (v: number) => `${v.toFixed(2)}x`;
@@ -640,7 +655,7 @@ function crashCause(crash: NonNullable<Result['remediatorCrash']>): string {
 
 function perRound(r: Result): string {
   const mine = r.rounds.filter((row) => row.side === 'remediator');
-  return `p99 ${mine.map((row) => ms(row.p99Ms)).join(' / ')}; actions left pending for the worker after each: ${mine.map((row) => row.pendingAfter ?? '?').join(' / ')}`;
+  return `p99 ${mine.map((row) => ms(row.p99Ms)).join(' / ')}; actions left pending for the worker after each (\`GET /api/v1/status\`, 10 s): ${mine.map((row) => row.pendingAfter ?? '?').join(' / ')}`;
 }
 
 function summary(r: Result): string {
@@ -672,7 +687,7 @@ function writeResults(r: Result): void {
   const section = [
     BEGIN,
     `Command: \`npm run bench:webhook\` (${r.settings.rounds} rounds x ${r.settings.seconds} s per side, interleaved, after ${r.settings.warmupSeconds} s of warm-up; medians of the per-round figures). Run ${r.date.slice(0, 10)} on ${r.machine}, Node ${r.node}.`,
-    `Load: ${r.settings.rate} requests/s, open loop, each an Alertmanager v4 payload of ${r.settings.alerts} new alerts, over ${r.settings.connections} keep-alive connections; a request not answered ${r.settings.deadlineSeconds} s after it was due is an error.`,
+    `Load: ${r.settings.rate} requests/s, open loop, each an Alertmanager v4 payload of ${r.settings.alerts} new alerts, over ${r.settings.connections} keep-alive connections; a request not answered ${r.settings.deadlineSeconds} s after it was due is an error and counts at that latency.`,
     '',
     '| side | p50 | p99 | max | errors | CPU (% of a core) |',
     '|---|---|---|---|---|---|',
