@@ -116,15 +116,16 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
     }
     const parsed = parseWebhookPayload(json);
     if (!parsed.ok) return answer(400, { error: 'not an Alertmanager webhook payload (version 4)', problems: parsed.problems });
-    let result;
+    let delivery;
     try {
-      result = await intake.submit(parsed.payload);
+      delivery = await intake.submit(parsed.payload);
     } catch (error) {
       // The only case Alertmanager should retry: nothing was recorded.
       logger.error({ err: describeError(error) }, 'could not persist a webhook delivery; answering 500 so that Alertmanager retries');
       return answer(500, { error: 'could not persist the alerts; retry' });
     }
-    answer(200, { status: 'accepted', ...result });
+    // Persisted; deduplication and routing follow at once (GET /api/v1/actions?fingerprint=...).
+    answer(200, { status: 'accepted', delivery, alerts: parsed.payload.alerts.length });
   }
 
   function listActions(url: URL, response: ServerResponse): void {
@@ -217,6 +218,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
       return sendJson(response, 200, {
         mode: settings.mode,
         paused: engine.paused,
+        inbox: store.inboxSize(),
         actions: Object.fromEntries(store.countByState()),
         openBreakers: store.openBreakers(new Date((deps.now ?? Date.now)()).toISOString()),
         locksHeld: engine.locks.size,

@@ -182,6 +182,7 @@ CREATE TABLE IF NOT EXISTS attempts (rule TEXT NOT NULL, target TEXT NOT NULL, a
 CREATE INDEX IF NOT EXISTS attempts_key ON attempts(rule, target, at);
 CREATE TABLE IF NOT EXISTS breakers (rule TEXT NOT NULL, target TEXT NOT NULL, opened_at TEXT NOT NULL, open_until TEXT NOT NULL, attempts INTEGER NOT NULL, PRIMARY KEY (rule, target));
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at TEXT NOT NULL, payload TEXT NOT NULL);
 `;
 
 type Row = Record<string, SQLInputValue>;
@@ -250,6 +251,25 @@ export class RemediationStore {
     } finally {
       if (options.durable) this.#db.exec('PRAGMA synchronous = NORMAL');
     }
+  }
+
+  /** Persists a validated webhook delivery for routing; returns its inbox id. */
+  addToInbox(payloadJson: string, now: string): number {
+    return Number(this.#prepare('INSERT INTO inbox (received_at, payload) VALUES (?, ?)').run(now, payloadJson).lastInsertRowid);
+  }
+
+  /** The oldest deliveries not yet routed. */
+  inboxHead(limit: number): { id: number; receivedAt: string; payload: string }[] {
+    const rows = this.#prepare('SELECT id, received_at, payload FROM inbox ORDER BY id LIMIT ?').all(limit) as { id: number; received_at: string; payload: string }[];
+    return rows.map((row) => ({ id: Number(row.id), receivedAt: String(row.received_at), payload: String(row.payload) }));
+  }
+
+  removeFromInbox(id: number): void {
+    this.#prepare('DELETE FROM inbox WHERE id = ?').run(id);
+  }
+
+  inboxSize(): number {
+    return Number((this.#prepare('SELECT COUNT(*) AS n FROM inbox').get() as { n: number }).n);
   }
 
   /**
@@ -345,8 +365,9 @@ export class RemediationStore {
     add('created_at < ?', filter.until);
     add('id < ?', filter.beforeId);
     const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
-    const sql = `SELECT * FROM actions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${limit}`;
-    return (this.#prepare(sql).all(...args) as Row[]).map((row) => this.#toAction(row, true));
+    // LIMIT as a parameter: the statement cache then holds one entry per filter combination.
+    const sql = `SELECT * FROM actions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.#prepare(sql).all(...args, limit) as Row[]).map((row) => this.#toAction(row, true));
   }
 
   /** Actions in the given states, oldest first, without steps; a page of `limit` after `afterId`. */

@@ -74,13 +74,26 @@ async function serve(app: RemediatorApp, port = 0): Promise<RunningServer> {
   return server;
 }
 
-async function postAlerts(server: RunningServer, token: string | undefined, alerts: unknown[]): Promise<{ status: number; body: { actions?: number[]; duplicates?: number } }> {
+async function postAlerts(server: RunningServer, token: string | undefined, alerts: unknown[]): Promise<{ status: number; body: { delivery?: number; alerts?: number } }> {
   const response = await fetch(`${server.url}/api/v1/alerts`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ version: '4', status: 'firing', receiver: 'test', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: '', alerts }),
   });
-  return { status: response.status, body: (await response.json()) as { actions?: number[] } };
+  return { status: response.status, body: (await response.json()) as { delivery?: number } };
+}
+
+/** The id of the action created for an alert episode, once the accepted delivery has been routed. */
+async function actionFor(baseUrl: string, fingerprint: string, token?: string, startsAt?: string): Promise<number> {
+  let found: number | undefined;
+  const routed = async () => {
+    const response = await fetch(`${baseUrl}/api/v1/actions?fingerprint=${fingerprint}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const { actions } = (await response.json()) as { actions: ActionRecord[] };
+    found = actions.find((a) => startsAt === undefined || a.alert.startsAt === new Date(startsAt).toISOString())?.id;
+    return found !== undefined;
+  };
+  expect(await waitFor(routed, 10_000, 100)).toBe(true);
+  return found as number;
 }
 
 async function getAction(baseUrl: string, id: number, token?: string): Promise<ActionRecord> {
@@ -131,9 +144,9 @@ describe('sync_queue on a real mirrored queue', () => {
     const app = createRemediatorApp({ config: base, logger, settings: { ...base.remediation, stateFile: join(dir, 'dry.db') } });
     const server = await serve(app);
     try {
-      const { status, body } = await postAlerts(server, undefined, [firing({ alertname: 'MirrorUnsynchronised', fault: 'mirror_unsynchronised', vhost: VHOST, queue }, '1111111111111111')]);
+      const { status } = await postAlerts(server, undefined, [firing({ alertname: 'MirrorUnsynchronised', fault: 'mirror_unsynchronised', vhost: VHOST, queue }, '1111111111111111')]);
       expect(status).toBe(200);
-      const id = body.actions?.[0] as number;
+      const id = await actionFor(server.url, '1111111111111111');
       expect(await waitFor(async () => (await getAction(server.url, id)).state === 'planned', 30_000, 200)).toBe(true);
       const action = await getAction(server.url, id);
       expect(action.steps.find((s) => s.phase === 'plan')?.command).toBe(`POST /api/queues/${encodeURIComponent(VHOST)}/${queue}/actions {"action":"sync"}`);
@@ -155,11 +168,12 @@ describe('sync_queue on a real mirrored queue', () => {
     try {
       const alert = firing({ alertname: 'MirrorUnsynchronised', fault: 'mirror_unsynchronised', vhost: VHOST, queue, cluster: 'local' }, '2222222222222222');
       expect((await postAlerts(server, undefined, [alert])).status).toBe(401);
-      const { status, body } = await postAlerts(server, token, [alert]);
+      const { status } = await postAlerts(server, token, [alert]);
       expect(status).toBe(200);
-      const id = body.actions?.[0] as number;
+      const id = await actionFor(server.url, '2222222222222222', token);
       // An HA peer's duplicate while the action runs changes nothing.
-      expect((await postAlerts(server, token, [alert])).body.duplicates).toBe(1);
+      expect((await postAlerts(server, token, [alert])).status).toBe(200);
+      expect(await waitFor(async () => app.engine.stats.deduplicated === 1, 10_000, 100)).toBe(true);
       expect(await waitFor(async () => ['succeeded', 'failed', 'blocked'].includes((await getAction(server.url, id, token)).state), 90_000, 500)).toBe(true);
       const action = await getAction(server.url, id, token);
       expect(action.state, JSON.stringify(action.steps)).toBe('succeeded');
@@ -172,7 +186,8 @@ describe('sync_queue on a real mirrored queue', () => {
 
       // The next episode of the same fault on the same queue is within the cooldown.
       const later = firing(alert.labels, '2222222222222222', new Date(Date.now() + 1000).toISOString());
-      const next = (await postAlerts(server, token, [later])).body.actions?.[0] as number;
+      await postAlerts(server, token, [later]);
+      const next = await actionFor(server.url, '2222222222222222', token, later.startsAt);
       expect(await waitFor(async () => (await getAction(server.url, next, token)).state === 'skipped', 10_000, 200)).toBe(true);
       expect((await getAction(server.url, next, token)).reason).toMatch(/^cooldown/);
 
@@ -208,7 +223,7 @@ describe('with the real Alertmanager', () => {
       expect(sent.status).toBe(200);
       // group_wait is 10s in alerting/alertmanager.yml.
       const delivered = async () => app.store.listActions({ alertname: 'WarrenRemediatorE2E' }).some((a) => a.alert.labels.fault === marker && a.state === 'succeeded');
-      expect(await waitFor(delivered, 45_000, 500)).toBe(true);
+      expect(await waitFor(delivered, 90_000, 500)).toBe(true);
       const [action] = app.store.listActions({ alertname: 'WarrenRemediatorE2E' }).filter((a) => a.alert.labels.fault === marker);
       expect(action).toMatchObject({ rule: 'e2e', receiver: 'warren-remediator', cluster: 'local' });
       expect(action?.alert.fingerprint).toMatch(/^[0-9a-f]{16}$/);
@@ -254,17 +269,19 @@ describe('silences in the real Alertmanager', () => {
     const blind = createRemediatorApp({ config: unreachable, logger, settings: { ...unreachable.remediation, stateFile: join(dir, 'blind.db') } });
     const blindServer = await serve(blind);
     try {
-      const { body } = await postAlerts(server, undefined, [
+      await postAlerts(server, undefined, [
         firing({ alertname: 'Silenced', fault: marker, queue: 'held-orders' }, '4444444444444444'),
         firing({ alertname: 'Silenced', fault: marker, queue: 'other' }, '5555555555555555'),
       ]);
-      const [held, free] = body.actions as [number, number];
+      const held = await actionFor(server.url, '4444444444444444');
+      const free = await actionFor(server.url, '5555555555555555');
       const settled = async () => !['pending', 'running'].includes((await getAction(server.url, held)).state) && !['pending', 'running'].includes((await getAction(server.url, free)).state);
       expect(await waitFor(settled, 15_000, 200)).toBe(true);
       expect(await getAction(server.url, held)).toMatchObject({ state: 'skipped', reason: expect.stringContaining(`silenced: Alertmanager silence ${silenceID} by warren-integration-test`) });
       expect((await getAction(server.url, free)).state).toBe('planned');
 
-      const blindAction = (await postAlerts(blindServer, undefined, [firing({ alertname: 'Silenced', fault: marker, queue: 'x' }, '6666666666666666')])).body.actions?.[0] as number;
+      await postAlerts(blindServer, undefined, [firing({ alertname: 'Silenced', fault: marker, queue: 'x' }, '6666666666666666')]);
+      const blindAction = await actionFor(blindServer.url, '6666666666666666');
       expect(await waitFor(async () => (await getAction(blindServer.url, blindAction)).state === 'skipped', 15_000, 200)).toBe(true);
       expect((await getAction(blindServer.url, blindAction)).reason).toMatch(/^silence_check_failed/);
     } finally {
@@ -308,7 +325,8 @@ describe('a real remediator process', () => {
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ version: '4', status: 'firing', receiver: 'r', alerts: [firing({ alertname: 'ProcessTest', fault: 'process_test' }, '3333333333333333')] }),
       });
-      const id = ((await response.json()) as { actions: number[] }).actions[0] as number;
+      expect(response.status).toBe(200);
+      const id = await actionFor(url, '3333333333333333', token);
       expect(await waitFor(async () => (await getAction(url, id, token)).state === 'running', 10_000, 100)).toBe(true);
       child.kill('SIGKILL');
       await once(child, 'exit');
@@ -326,7 +344,9 @@ describe('a real remediator process', () => {
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ version: '4', status: 'firing', receiver: 'r', alerts: [firing({ alertname: 'ProcessTest', fault: 'process_test' }, '3333333333333333', action.alert.startsAt)] }),
       });
-      expect(((await retry.json()) as { duplicates: number }).duplicates).toBe(1);
+      expect(retry.status).toBe(200);
+      const deduplicated = async () => (await (await fetch(`${url}/metrics`)).text()).includes('warren_remediation_alerts_deduplicated_total 1');
+      expect(await waitFor(deduplicated, 10_000, 100)).toBe(true);
       // SIGTERM stops it although its escalation of the interrupted action is still unanswered.
       const exited = once(child, 'exit');
       child.kill('SIGTERM');

@@ -17,10 +17,10 @@ function engineWithBatches() {
   const engine = new RemediationEngine({ settings: config.remediation, config, store, logger: silentLogger, clusterAccess: () => { throw new Error('unused'); }, notifier: { configured: false, notify: async () => true } });
   engine.setPaused(true, 'test');
   const batches: number[] = [];
-  const receiveBatch = engine.receiveBatch.bind(engine);
-  engine.receiveBatch = (payloads) => {
+  const accept = engine.accept.bind(engine);
+  engine.accept = (payloads) => {
     batches.push(payloads.length);
-    return receiveBatch(payloads);
+    return accept(payloads);
   };
   return { engine, store, batches };
 }
@@ -35,10 +35,12 @@ describe('IntakeQueue (group commit)', () => {
   it('writes deliveries of one event-loop turn in one transaction and answers each on its own', async () => {
     const { engine, store, batches } = engineWithBatches();
     const queue = new IntakeQueue(engine);
-    const results = await Promise.all([1, 2, 3].map((n) => queue.submit(parsed([alert({ alertname: `A${n}` })]))));
+    const deliveries = await Promise.all([1, 2, 3].map((n) => queue.submit(parsed([alert({ alertname: `A${n}` })]))));
     expect(batches).toEqual([3]);
-    expect(results.map((r) => r.actions.length)).toEqual([1, 1, 1]);
-    expect(new Set(results.flatMap((r) => r.actions)).size).toBe(3);
+    expect(new Set(deliveries).size).toBe(3);
+    expect(store.inboxSize()).toBe(3); // persisted before the answer, routed right after
+    await engine.idle();
+    expect(store.inboxSize()).toBe(0);
     expect(store.listActions()).toHaveLength(3);
     // A later turn is a new batch.
     await queue.submit(parsed([alert({ alertname: 'A4' })]));
@@ -46,16 +48,30 @@ describe('IntakeQueue (group commit)', () => {
     store.close();
   });
 
-  it('a delivery that fails is rolled back alone; the others of its batch are kept', async () => {
+  it('a delivery whose routing fails leaves the others of its batch routed, and the inbox empty', async () => {
     const { engine, store } = engineWithBatches();
     const queue = new IntakeQueue(engine);
     const good = parsed([alert({ alertname: 'Good' })]);
-    // A payload that throws inside intake (not something validation lets through; forced here).
+    // A payload that throws while routing (validation would never let it through; forced here).
     const bad = { ...parsed([alert({ alertname: 'Bad' })]), alerts: [null] } as unknown as WebhookPayload;
-    const [kept, failed] = await Promise.allSettled([queue.submit(good), queue.submit(bad)]);
-    expect(kept.status).toBe('fulfilled');
-    expect(failed.status).toBe('rejected');
+    await Promise.all([queue.submit(good), queue.submit(bad)]);
+    await engine.idle();
     expect(store.listActions().map((a) => a.alert.labels.alertname)).toEqual(['Good']);
+    expect(store.inboxSize()).toBe(0);
+    store.close();
+  });
+
+  it('routes deliveries a previous process accepted but did not route (crash after the 200)', async () => {
+    const config = configWith(SECTION);
+    const store = new RemediationStore(':memory:');
+    store.addToInbox(JSON.stringify(parsed([alert({ alertname: 'BeforeCrash' })])), new Date().toISOString());
+    const engine = new RemediationEngine({ settings: config.remediation, config, store, logger: silentLogger, clusterAccess: () => { throw new Error('unused'); }, notifier: { configured: false, notify: async () => true } });
+    engine.setPaused(true, 'test');
+    engine.start();
+    await engine.idle();
+    expect(store.inboxSize()).toBe(0);
+    expect(store.listActions().map((a) => a.alert.labels.alertname)).toEqual(['BeforeCrash']);
+    await engine.stop(0);
     store.close();
   });
 });

@@ -56,8 +56,10 @@ describe('POST /api/v1/alerts', () => {
     const app = makeApp();
     const response = await post(app, payload([unsynced()]));
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ status: 'accepted', alerts: 1, duplicates: 0, actions: [1] });
-    expect(app.store.getAction(1)?.state).toBe('pending');
+    expect(response.body).toEqual({ status: 'accepted', delivery: 1, alerts: 1 });
+    await app.engine.idle();
+    expect(app.store.getAction(1)).toMatchObject({ state: 'pending', rule: 'sync', receiver: 'warren-remediator' });
+    expect(app.store.inboxSize()).toBe(0);
   });
 
   it('answers 200 to a duplicate delivery and records nothing new', async () => {
@@ -65,7 +67,8 @@ describe('POST /api/v1/alerts', () => {
     await post(app, payload([unsynced()]));
     const again = await post(app, payload([unsynced()]));
     expect(again.status).toBe(200);
-    expect(again.body).toMatchObject({ duplicates: 1, actions: [] });
+    await app.engine.idle();
+    expect(app.engine.stats.deduplicated).toBe(1);
     expect(app.store.listActions()).toHaveLength(1);
   });
 
@@ -74,7 +77,8 @@ describe('POST /api/v1/alerts', () => {
     const odd = alert({ alertname: 'Odd', fault: 'mirror_unsynchronised', vhost: 'ünïcødé "vh"', queue: 'q\nwith\\newline and ${HOME} $(rm -rf /)' }, { fingerprint: '0000000000000001' });
     const response = await post(app, payload([{ ...odd, notification_reason: 'new' } as typeof odd], { notification_reason: 'new', somethingElse: { nested: true } }));
     expect(response.status).toBe(200);
-    const stored = app.store.getAction(response.body.actions[0]);
+    await app.engine.idle();
+    const [stored] = app.store.listActions();
     expect(stored?.chain[0]?.params).toEqual({ vhost: 'ünïcødé "vh"', queue: 'q\nwith\\newline and ${HOME} $(rm -rf /)' });
   });
 
@@ -178,7 +182,7 @@ describe('POST /api/v1/alerts', () => {
     expect((await request(app.handle).get('/api/v1/nothing').set('authorization', `Bearer ${TOKEN}`)).status).toBe(404);
   });
 
-  it('answers 500 only when the delivery could not be persisted, rolls all of it back, and a retry then succeeds', async () => {
+  it('answers 500 only when the delivery could not be persisted, keeps nothing of it, and a retry then succeeds', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'warren-webhook-'));
     const file = join(dir, 'state.db');
     try {
@@ -186,10 +190,10 @@ describe('POST /api/v1/alerts', () => {
       const store = new RemediationStore(file);
       const app = createRemediatorApp({ config, logger: silentLogger, store });
       app.engine.setPaused(true, 'test');
-      // Another process breaks the database under the running remediator: the episode insert works,
-      // the action insert fails, and the whole delivery must roll back.
+      // Another process breaks the database under the running remediator: the delivery cannot be
+      // written, so nothing may be kept and the answer must make Alertmanager retry.
       const vandal = new DatabaseSync(file);
-      vandal.exec('DROP TABLE steps; DROP TABLE actions;');
+      vandal.exec('DROP TABLE inbox;');
       vandal.close();
       const failed = await post(app, payload([unsynced()]));
       expect(failed.status).toBe(500);
@@ -201,7 +205,9 @@ describe('POST /api/v1/alerts', () => {
       again.engine.setPaused(true, 'test');
       const retried = await post(again, payload([unsynced()]));
       expect(retried.status).toBe(200);
-      expect(retried.body).toMatchObject({ duplicates: 0, actions: [1] });
+      await again.engine.idle();
+      expect(again.engine.stats.deduplicated).toBe(0);
+      expect(again.store.listActions()).toHaveLength(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
