@@ -5,6 +5,7 @@ import { createExporterApp } from '../exporter/app.ts';
 import { HostSampler } from '../exporter/host-sampler.ts';
 import { listen } from '../http/server.ts';
 import { createLogger } from '../logging.ts';
+import { shutdownSignal } from './io.ts';
 
 export async function exporterCommand(config: WarrenConfig, options: { listen?: string }): Promise<number> {
   const logger = createLogger(config.logLevel);
@@ -16,10 +17,7 @@ export async function exporterCommand(config: WarrenConfig, options: { listen?: 
   try {
     const server = await listen(app.handle, { address, port, tls: settings.tls });
     logger.info({ url: server.url, defaultCluster: config.defaultCluster, clusters: [...config.clusters.keys()], config: config.source }, 'exporter listening');
-    const signal = await new Promise<string>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'));
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-    });
+    const signal = await shutdownSignal();
     logger.info({ signal }, 'exporter stopping');
     await server.close();
   } finally {

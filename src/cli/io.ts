@@ -14,3 +14,11 @@ export function processIo(): CliIo {
     cwd: process.cwd(),
   };
 }
+
+/** Resolves with the name of the first SIGINT or SIGTERM: how a long-running command is told to stop. */
+export function shutdownSignal(): Promise<'SIGINT' | 'SIGTERM'> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}

@@ -4,6 +4,7 @@ import { WarrenError } from '../errors.ts';
 import type { WarrenConfig } from '../config/types.ts';
 import { listen } from '../http/server.ts';
 import { createLogger } from '../logging.ts';
+import { shutdownSignal } from './io.ts';
 import { createRemediatorApp } from '../remediator/app.ts';
 import { withMode } from '../remediator/settings.ts';
 
@@ -22,10 +23,7 @@ export async function remediatorCommand(config: WarrenConfig, options: { listen?
     app.start();
     const auth = settings.auth.bearerToken ? 'bearer token' : settings.auth.basicAuth ? 'basic auth' : 'none (dry_run only)';
     logger.info({ url: server.url, mode: settings.mode, auth, stateFile: settings.stateFile, rules: settings.rules.length, config: config.source }, 'remediator listening');
-    const signal = await new Promise<string>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'));
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-    });
+    const signal = await shutdownSignal();
     logger.info({ signal }, 'remediator stopping; running actions get 10s to finish');
     await server.close();
   } finally {
