@@ -1,5 +1,4 @@
 // The exporter against the real 3-node cluster, with faults injected for real.
-import { execFile } from 'node:child_process';
 import amqp from 'amqplib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { createLogger } from '../../src/logging.ts';
 import { ManagementClient } from '../../src/rabbitmq/management/client.ts';
 import { NodeControl } from '../../src/rabbitmq/node-control.ts';
 import { parseExposition, type Sample } from '../support/exposition.ts';
+import { promtoolCheckMetrics } from '../support/promtool.ts';
 import { REPO_ROOT, blackHole, waitFor } from './support.ts';
 
 const base = loadConfigFile(join(REPO_ROOT, 'warren.example.yml'));
@@ -308,15 +308,3 @@ describe('exporter when the broker is unreachable', () => {
   });
 });
 
-async function promtoolCheckMetrics(text: string): Promise<{ problems: string[] }> {
-  // promtool reads the exposition on stdin and prints one line per lint problem.
-  const child = execFile('promtool', ['check', 'metrics']);
-  const output: string[] = [];
-  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stdin?.end(text);
-  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
-  const problems = output.join('').split('\n').filter((line) => line.trim() !== '');
-  if (code !== 0 && problems.length === 0) problems.push(`promtool exited ${code}`);
-  return { problems };
-}

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import request from 'supertest';
 import { listen } from '../../../src/http/server.ts';
+import { promtoolCheckMetrics } from '../../support/promtool.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRemediatorApp, type RemediatorApp } from '../../../src/remediator/app.ts';
 import { RemediationStore } from '../../../src/remediator/store.ts';
@@ -225,6 +226,19 @@ describe('POST /api/v1/alerts', () => {
     expect(metrics.text).toContain('warren_remediation_webhook_requests_total{code="401"} 1');
     expect(metrics.text).toContain('warren_remediation_actions_by_state{state="pending"} 1');
     expect(metrics.text).toContain('warren_remediation_paused 1');
+  });
+});
+
+describe('/metrics', () => {
+  it('passes promtool check metrics once actions have run (histogram included)', async () => {
+    const app = makeApp();
+    app.engine.setPaused(false, 'test');
+    await post(app, payload([unsynced('a', '000000000000000a'), unsynced('b', '000000000000000b')]));
+    await app.engine.idle();
+    const metrics = await request(app.handle).get('/metrics');
+    expect(metrics.text).toContain('warren_remediation_action_duration_seconds_bucket{strategy="sync_queue",le="+Inf"} 2');
+    expect(metrics.text).toContain('warren_remediation_actions_total{strategy="sync_queue",result="succeeded"} 2');
+    expect((await promtoolCheckMetrics(metrics.text)).problems).toEqual([]);
   });
 });
 
