@@ -212,7 +212,10 @@ export class RemediationEngine {
       // a 50-alert delivery takes ~2 ms to route, and webhook requests wait behind the whole batch).
       while (performance.now() - started < INBOX_SLICE_MS) {
         const deliveries = this.#store.inboxHead(INBOX_BATCH);
-        if (deliveries.length === 0) return;
+        if (deliveries.length === 0) {
+          this.kick();
+          return;
+        }
         const outcomes = this.receiveBatch(
           deliveries.map((delivery) => JSON.parse(delivery.payload) as WebhookPayload),
           { inboxIds: deliveries.map((delivery) => delivery.id), durable: false },
@@ -400,7 +403,9 @@ export class RemediationEngine {
    * reach, a later pass does: every finished action triggers one.
    */
   #pass(): void {
-    if (this.paused) return;
+    // Route before acting: a resolve still in the inbox may cancel what would start now, and the
+    // webhook's deliveries get the event loop first. The inbox slice kicks the worker once it is empty.
+    if (this.paused || this.#store.inboxHead(1).length > 0) return;
     let afterId = 0;
     for (let scanned = 0; scanned < PASS_SCAN_LIMIT; ) {
       const page = this.#store.actionsInStates(['pending', 'approved'], { afterId, limit: PASS_PAGE });
