@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterConfig, WarrenConfig } from '../config/types.ts';
 import { basicAuthAccepts } from '../http/basic-auth.ts';
+import { send } from '../http/respond.ts';
 import type { Logger } from '../logging.ts';
 import { ManagementClient, tlsConnectOptions } from '../rabbitmq/management/client.ts';
 import { PrometheusPluginClient } from '../rabbitmq/prometheus-plugin.ts';
@@ -169,13 +170,6 @@ export function scrapeTimeoutMs(request: IncomingMessage, fallbackMs: number): n
   const announced = Number.isFinite(header) && header > 0 ? header * 1000 : fallbackMs;
   const withMargin = Math.max(announced - SCRAPE_TIMEOUT_MARGIN_MS, Math.min(announced, SCRAPE_TIMEOUT_MARGIN_MS));
   return Math.min(MAX_SCRAPE_TIMEOUT_MS, Math.max(1, Math.floor(withMargin)));
-}
-
-function send(response: ServerResponse, status: number, contentType: string, body: string | readonly Buffer[]): void {
-  const chunks = typeof body === 'string' ? [Buffer.from(body)] : body;
-  response.writeHead(status, { 'content-type': contentType, 'content-length': chunks.reduce((sum, chunk) => sum + chunk.length, 0) });
-  if (response.req.method !== 'HEAD') for (const chunk of chunks) response.write(chunk);
-  response.end();
 }
 
 function landingPage(config: WarrenConfig): string {

@@ -4,11 +4,11 @@
 //   POST /api/v1/actions/{id}/approve    run an action planned in approve mode; .../reject cancels it
 //   POST /api/v1/pause, /api/v1/resume   hold or release new actions; GET /api/v1/status
 //   GET  /metrics, /-/healthy, /-/ready
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterConfig, WarrenConfig } from '../config/types.ts';
 import { WarrenError, describeError } from '../errors.ts';
-import { basicAuthAccepts } from '../http/basic-auth.ts';
+import { basicAuthAccepts, secretsEqual } from '../http/basic-auth.ts';
+import { send, sendJson } from '../http/respond.ts';
 import type { Logger } from '../logging.ts';
 import { TEXT_CONTENT_TYPE } from '../metrics/registry.ts';
 import { ManagementClient } from '../rabbitmq/management/client.ts';
@@ -44,8 +44,6 @@ export interface RemediatorApp {
   start: () => void;
   close: (graceMs?: number) => Promise<void>;
 }
-
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
   const { config, logger } = deps;
@@ -90,7 +88,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
     const header = request.headers.authorization ?? '';
     const { bearerToken, basicAuth } = settings.auth;
     if (bearerToken && /^Bearer\s/i.test(header)) {
-      return sameSecret(header.replace(/^Bearer\s+/i, '').trim(), bearerToken.reveal()) ? 'bearer-token' : undefined;
+      return secretsEqual(header.replace(/^Bearer\s+/i, '').trim(), bearerToken.reveal()) ? 'bearer-token' : undefined;
     }
     if (basicAuth && basicAuthAccepts(request, basicAuth)) return basicAuth.username;
     return undefined;
@@ -170,10 +168,10 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
     const url = new URL(request.url ?? '/', 'http://remediator');
     const path = url.pathname;
     const method = request.method ?? 'GET';
-    if (path === '/-/healthy' || path === '/-/ready') return sendText(response, 200, 'OK\n');
+    if (path === '/-/healthy' || path === '/-/ready') return send(response, 200, 'text/plain; charset=utf-8', 'OK\n');
     if (path === '/metrics') {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(response, 'GET, HEAD');
-      return sendChunks(response, renderRemediatorMetrics(engine, store, deps.now));
+      return send(response, 200, TEXT_CONTENT_TYPE, renderRemediatorMetrics(engine, store, deps.now));
     }
     if (!path.startsWith('/api/v1/')) return sendJson(response, 404, { error: `no route ${path}` });
     // Browsers send Origin on cross-site requests; Alertmanager and curl do not. Refusing it keeps a
@@ -248,13 +246,6 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
   };
 }
 
-const digest = (text: string) => createHash('sha256').update(text).digest();
-
-/** Constant-time comparison; hashing first gives equal lengths, so length does not leak either. */
-function sameSecret(presented: string, expected: string): boolean {
-  return timingSafeEqual(digest(presented), digest(expected));
-}
-
 /**
  * The request body, or `too_large` as soon as it passes the limit; the rest is discarded and the
  * connection closed after the answer, so a huge body costs neither memory nor a long read.
@@ -279,23 +270,6 @@ function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'to
     request.once('end', () => resolve(Buffer.concat(chunks)));
     request.once('error', reject);
   });
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
-  response.end(text);
-}
-
-function sendText(response: ServerResponse, status: number, text: string): void {
-  response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  response.end(text);
-}
-
-function sendChunks(response: ServerResponse, chunks: readonly Buffer[]): void {
-  response.writeHead(200, { 'content-type': TEXT_CONTENT_TYPE, 'content-length': chunks.reduce((sum, chunk) => sum + chunk.length, 0) });
-  if (response.req.method !== 'HEAD') for (const chunk of chunks) response.write(chunk);
-  response.end();
 }
 
 function methodNotAllowed(response: ServerResponse, allow: string): void {

@@ -86,17 +86,8 @@ export interface ActionRecord {
   steps: StepRecord[];
 }
 
-export interface NewAction {
-  state: 'pending' | 'skipped';
-  reason?: string | undefined;
-  mode: RemediationMode;
-  rule: string;
-  cluster: string;
-  targets: string[];
-  chain: ChainStep[];
-  alert: StoredAlert;
-  receiver: string;
-}
+/** What intake records; the rest of an ActionRecord is filled in as the action runs. */
+export type NewAction = Pick<ActionRecord, 'reason' | 'mode' | 'rule' | 'cluster' | 'targets' | 'chain' | 'alert' | 'receiver'> & { state: 'pending' | 'skipped' };
 
 export interface ActionFilter {
   state?: ActionState | undefined;

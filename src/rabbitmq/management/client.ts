@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { ClusterConfig, NodeConfig } from '../../config/types.ts';
 import { WarrenError, describeError } from '../../errors.ts';
 import { formatPath } from '../../config/yaml-path.ts';
+import { basicAuthorization } from '../../http/basic-auth.ts';
 import { capabilitiesOf, parseBrokerVersion, type BrokerVersion, type Capabilities } from '../capabilities.ts';
 import { assertNodeName, assertResourceName } from '../names.ts';
 import { NodeHealth, type NodeHealthSnapshot } from './node-health.ts';
@@ -140,7 +141,7 @@ export class ManagementClient {
     this.#timeoutMs = cluster.management.timeoutMs;
     const { username, password } = cluster.management;
     // Built per request from the Secret so the plain value is never stored in a field.
-    this.#authorization = () => `Basic ${Buffer.from(`${username}:${password.reveal()}`).toString('base64')}`;
+    this.#authorization = () => basicAuthorization({ username, password });
     this.#selector = createNodeSelector(cluster.management.nodeSelection, { random: options.random ?? Math.random });
     const tlsOptions = tlsConnectOptions(cluster);
     this.#endpoints = cluster.nodes.map((node) => {

@@ -3,6 +3,7 @@
 import { request } from 'undici';
 import { z } from 'zod';
 import { WarrenError } from '../../errors.ts';
+import { basicAuthorization } from '../../http/basic-auth.ts';
 import { matchesAll, matcherFromSilence } from '../routing/matchers.ts';
 import type { RemediatorSettings } from '../settings.ts';
 
@@ -34,7 +35,7 @@ export class SilenceChecker {
     const url = new URL('api/v2/silences', this.#settings.url.endsWith('/') ? this.#settings.url : `${this.#settings.url}/`);
     const headers: Record<string, string> = { accept: 'application/json' };
     const auth = this.#settings.basicAuth;
-    if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password.reveal()}`).toString('base64')}`;
+    if (auth) headers.authorization = basicAuthorization(auth);
     const timeout = AbortSignal.timeout(this.#settings.timeoutMs);
     let body: unknown;
     try {
