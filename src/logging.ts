@@ -7,6 +7,6 @@ export type { Logger };
 
 const REDACT = ['password', '*.password', 'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization', 'token', '*.token'];
 
-export function createLogger(level: LogLevel, destination: NodeJS.WritableStream = process.stderr): Logger {
+export function createLogger(level: LogLevel, destination: NodeJS.WritableStream | pino.DestinationStream = process.stderr): Logger {
   return pino({ level, base: { service: 'warren' }, redact: { paths: REDACT, censor: '<redacted>' } }, destination as pino.DestinationStream);
 }

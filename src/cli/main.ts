@@ -4,7 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { describeError, isWarrenError } from '../errors.ts';
 import { checkConfigCommand } from './check-config.ts';
 import { exporterCommand } from './exporter.ts';
-import { resolveConfig } from './config-source.ts';
+import { resolveConfig } from '../config/source.ts';
 import { remediatorCommand } from './remediator.ts';
 import { processIo, type CliIo } from './io.ts';
 import { statusCommand } from './status.ts';
@@ -52,7 +52,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .option('--mode <mode>', 'override remediation.mode: enforce, dry_run or approve')
     .option('--state-file <file>', 'override remediation.state_file (SQLite)')
     .action(async (options: { config?: string; listen?: string; mode?: string; stateFile?: string }) => {
-      exitCode = await remediatorCommand(resolveConfig(options.config, io), options);
+      exitCode = await remediatorCommand(resolveConfig(options.config, io), { ...options, source: { explicit: options.config, env: io.env, cwd: io.cwd } });
     });
 
   try {

@@ -1,33 +1,39 @@
 // `warren remediator`: serves the Alertmanager webhook and the remediation API until SIGINT/SIGTERM.
+// The engine (routing, state, strategies) runs in a worker thread of its own; this thread parses,
+// persists and acknowledges deliveries and serves the API.
 import { parseListenAddress } from '../config/load.ts';
-import { WarrenError } from '../errors.ts';
+import type { ConfigSource } from '../config/source.ts';
 import type { WarrenConfig } from '../config/types.ts';
+import { describeError } from '../errors.ts';
 import { listen } from '../http/server.ts';
 import { createLogger } from '../logging.ts';
 import { shutdownSignal } from './io.ts';
 import { createRemediatorApp } from '../remediator/app.ts';
-import { withMode } from '../remediator/settings.ts';
+import { remediatorSettings } from '../remediator/settings.ts';
 
-export async function remediatorCommand(config: WarrenConfig, options: { listen?: string; mode?: string; stateFile?: string }): Promise<number> {
+export async function remediatorCommand(config: WarrenConfig, options: { listen?: string; mode?: string; stateFile?: string; source: ConfigSource }): Promise<number> {
   const logger = createLogger(config.logLevel);
-  let settings = config.remediation;
-  if (options.mode !== undefined) {
-    if (!['enforce', 'dry_run', 'approve'].includes(options.mode)) throw new WarrenError('INVALID_ARGUMENT', `--mode must be enforce, dry_run or approve, got ${JSON.stringify(options.mode)}`);
-    settings = withMode(settings, options.mode as typeof settings.mode);
-  }
-  if (options.stateFile !== undefined) settings = { ...settings, stateFile: options.stateFile };
+  const overrides = { mode: options.mode, stateFile: options.stateFile };
+  const settings = remediatorSettings(config.remediation, overrides);
   const { address, port } = options.listen ? parseListenAddress(options.listen) : { address: settings.listenAddress, port: settings.port };
-  const app = createRemediatorApp({ config, logger, settings });
+  const app = createRemediatorApp({ config, logger, settings, engineThread: { source: options.source, overrides } });
+  let exitCode = 0;
   try {
+    await app.start();
     const server = await listen(app.handle, { address, port, tls: settings.tls });
-    app.start();
     const auth = settings.auth.bearerToken ? 'bearer token' : settings.auth.basicAuth ? 'basic auth' : 'none (dry_run only)';
     logger.info({ url: server.url, mode: settings.mode, auth, stateFile: settings.stateFile, rules: settings.rules.length, config: config.source }, 'remediator listening');
-    const signal = await shutdownSignal();
-    logger.info({ signal }, 'remediator stopping; running actions get 10s to finish');
+    const stop = await Promise.race([shutdownSignal(), app.engine.failed]);
+    if (stop instanceof Error) {
+      // Without its engine the remediator would accept alerts it never acts on: exit, to be restarted.
+      logger.fatal({ err: describeError(stop) }, 'remediator stopping: its engine failed');
+      exitCode = 1;
+    } else {
+      logger.info({ signal: stop }, 'remediator stopping; running actions get 10s to finish');
+    }
     await server.close();
   } finally {
     await app.close();
   }
-  return 0;
+  return exitCode;
 }

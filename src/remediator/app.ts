@@ -11,16 +11,13 @@ import { basicAuthAccepts, secretsEqual } from '../http/basic-auth.ts';
 import { send, sendJson } from '../http/respond.ts';
 import type { Logger } from '../logging.ts';
 import { TEXT_CONTENT_TYPE } from '../metrics/registry.ts';
-import { ManagementClient } from '../rabbitmq/management/client.ts';
-import { NodeControl } from '../rabbitmq/node-control.ts';
 import { parseWebhookPayload } from './alert-payload.ts';
-import { RemediationEngine, type ClusterAccess } from './engine.ts';
+import type { ClusterAccess, RemediationEngine } from './engine.ts';
+import { createEngineRuntime } from './engine-runtime.ts';
+import { inlineEngineClient, threadEngineClient, type EngineClient, type EngineWorkerData } from './engine-thread.ts';
 import { IntakeQueue } from './intake-queue.ts';
-import { SilenceChecker } from './guards/silences.ts';
-import { renderRemediatorMetrics } from './metrics.ts';
-import { createNotifier } from './notifier.ts';
 import { requiresCredentials, type RemediatorSettings } from './settings.ts';
-import { ACTION_STATES, RemediationStore, type ActionFilter, type ActionState } from './store.ts';
+import { ACTION_STATES, type ActionFilter, type ActionState, type RemediationStore } from './store.ts';
 import type { Strategy } from './strategies/strategy.ts';
 import type { StrategyName } from './strategies/catalogue.ts';
 
@@ -29,6 +26,12 @@ export interface RemediatorDeps {
   logger: Logger;
   /** Defaults to `config.remediation`. */
   settings?: RemediatorSettings;
+  /**
+   * Run the engine in a worker thread that loads the configuration from this source, with these
+   * overrides (`warren remediator`). Without it the engine runs in this thread, and the dependencies
+   * below can be injected (tests).
+   */
+  engineThread?: EngineWorkerData;
   /** Defaults to a store on `settings.stateFile`. */
   store?: RemediationStore;
   clusterAccess?: (cluster: ClusterConfig) => ClusterAccess;
@@ -38,10 +41,11 @@ export interface RemediatorDeps {
 
 export interface RemediatorApp {
   handle: (request: IncomingMessage, response: ServerResponse) => void;
-  engine: RemediationEngine;
-  store: RemediationStore;
-  /** Reports interrupted actions and starts the worker. */
-  start: () => void;
+  engine: EngineClient;
+  /** The engine and its store, when they run in this thread (no `engineThread`). */
+  local: { engine: RemediationEngine; store: RemediationStore } | undefined;
+  /** Reports interrupted actions and starts routing and acting; rejects when the engine could not start. */
+  start: () => Promise<void>;
   close: (graceMs?: number) => Promise<void>;
 }
 
@@ -55,32 +59,23 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
       `remediation.mode is ${settings.mode}: configure remediation.auth (bearer_token_* or basic_auth) so that only Alertmanager can trigger actions, or use mode dry_run`,
     );
   }
-  const store = deps.store ?? new RemediationStore(settings.stateFile);
-  const accessByCluster = new Map<string, ClusterAccess>();
-  const clusterAccess =
-    deps.clusterAccess ??
-    ((cluster: ClusterConfig) => {
-      let access = accessByCluster.get(cluster.name);
-      if (!access) {
-        access = { management: new ManagementClient(cluster), nodeControl: new NodeControl(cluster) };
-        accessByCluster.set(cluster.name, access);
-      }
-      return access;
-    });
-  const notifier = createNotifier(settings.escalationWebhook, logger);
-  const engine = new RemediationEngine({
-    settings,
-    config,
-    store,
-    logger,
-    clusterAccess,
-    notifier,
-    silences: settings.alertmanager?.checkSilences ? new SilenceChecker(settings.alertmanager) : undefined,
-    strategies: deps.strategies,
-    now: deps.now,
-  });
+  let engine: EngineClient;
+  let local: RemediatorApp['local'];
+  if (deps.engineThread) {
+    if (deps.store || deps.clusterAccess || deps.strategies || deps.now) {
+      throw new WarrenError('INVALID_ARGUMENT', 'an engine in its own thread builds its own store, clients and strategies; inject them only into an engine in this thread');
+    }
+    engine = threadEngineClient(deps.engineThread, logger);
+  } else {
+    const runtime = createEngineRuntime({ config, settings, logger, store: deps.store, clusterAccess: deps.clusterAccess, strategies: deps.strategies, now: deps.now });
+    engine = inlineEngineClient(runtime);
+    local = { engine: runtime.engine, store: runtime.store };
+  }
 
-  const intake = new IntakeQueue(engine);
+  const intake = new IntakeQueue((payloadJsons) => engine.accept(payloadJsons));
+  /** Webhook answers by HTTP status, counted here where they are answered. */
+  const webhookRequests = new Map<string, number>();
+  const countWebhook = (status: number) => webhookRequests.set(String(status), (webhookRequests.get(String(status)) ?? 0) + 1);
 
   /** Who is calling, or undefined when the credentials are wrong. */
   function principal(request: IncomingMessage): string | undefined {
@@ -96,7 +91,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
 
   async function receiveAlerts(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const answer = (status: number, body: unknown) => {
-      engine.stats.webhookRequest(status);
+      countWebhook(status);
       sendJson(response, status, body);
     };
     const type = request.headers['content-type'] ?? '';
@@ -126,7 +121,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
     answer(200, { status: 'accepted', delivery, alerts: parsed.payload.alerts.length });
   }
 
-  function listActions(url: URL, response: ServerResponse): void {
+  async function listActions(url: URL, response: ServerResponse): Promise<void> {
     const query = url.searchParams;
     const problems: string[] = [];
     const state = query.get('state') ?? undefined;
@@ -160,7 +155,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
     const known = new Set(['state', 'rule', 'strategy', 'alertname', 'fingerprint', 'target', 'since', 'until', 'before_id', 'limit']);
     for (const key of query.keys()) if (!known.has(key)) problems.push(`unknown filter ${key} (use ${[...known].join(', ')})`);
     if (problems.length > 0) return sendJson(response, 400, { error: 'bad filter', problems });
-    const actions = store.listActions(filter);
+    const actions = await engine.listActions(filter);
     sendJson(response, 200, { actions, next_before_id: actions.length === (filter.limit ?? 100) ? actions.at(-1)?.id : undefined });
   }
 
@@ -171,7 +166,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
     if (path === '/-/healthy' || path === '/-/ready') return send(response, 200, 'text/plain; charset=utf-8', 'OK\n');
     if (path === '/metrics') {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(response, 'GET, HEAD');
-      return send(response, 200, TEXT_CONTENT_TYPE, renderRemediatorMetrics(engine, store, deps.now));
+      return send(response, 200, TEXT_CONTENT_TYPE, await engine.metrics([...webhookRequests]));
     }
     if (!path.startsWith('/api/v1/')) return sendJson(response, 404, { error: `no route ${path}` });
     // Browsers send Origin on cross-site requests; Alertmanager and curl do not. Refusing it keeps a
@@ -181,7 +176,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
     }
     const who = principal(request);
     if (who === undefined) {
-      if (path === '/api/v1/alerts') engine.stats.webhookRequest(401);
+      if (path === '/api/v1/alerts') countWebhook(401);
       response.setHeader('www-authenticate', settings.auth.basicAuth ? 'Basic realm="warren remediator"' : 'Bearer realm="warren remediator"');
       return sendJson(response, 401, { error: 'unauthorised' });
     }
@@ -199,36 +194,27 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
       const verb = actionRoute[2];
       if (verb === undefined) {
         if (method !== 'GET') return methodNotAllowed(response, 'GET');
-        const action = store.getAction(id);
+        const action = await engine.getAction(id);
         return action ? sendJson(response, 200, action) : sendJson(response, 404, { error: `no action ${id}` });
       }
       if (method !== 'POST') return methodNotAllowed(response, 'POST');
-      const outcome = verb === 'approve' ? engine.approve(id, who) : engine.reject(id, who);
+      const outcome = await (verb === 'approve' ? engine.approve(id, who) : engine.reject(id, who));
       return outcome.ok ? sendJson(response, 200, outcome.action) : sendJson(response, outcome.status, { error: outcome.message });
     }
     if (path === '/api/v1/pause' || path === '/api/v1/resume') {
       if (method !== 'POST') return methodNotAllowed(response, 'POST');
-      engine.setPaused(path === '/api/v1/pause', who);
-      return sendJson(response, 200, { paused: engine.paused });
+      return sendJson(response, 200, { paused: await engine.setPaused(path === '/api/v1/pause', who) });
     }
     if (path === '/api/v1/status') {
       if (method !== 'GET') return methodNotAllowed(response, 'GET');
-      return sendJson(response, 200, {
-        mode: settings.mode,
-        paused: engine.paused,
-        inbox: store.inboxSize(),
-        actions: Object.fromEntries(store.countByState()),
-        openBreakers: store.openBreakers(new Date((deps.now ?? Date.now)()).toISOString()),
-        locksHeld: engine.locks.size,
-        rules: settings.rules.map((rule) => ({ name: rule.name, origin: rule.origin, mode: rule.mode, status: rule.status, matchers: rule.matchers.map((m) => m.text), strategies: rule.chain.map((s) => s.strategy) })),
-      });
+      return sendJson(response, 200, await engine.status());
     }
     return sendJson(response, 404, { error: `no route ${path}` });
   }
 
   return {
     engine,
-    store,
+    local,
     start: () => engine.start(),
     handle(request, response) {
       route(request, response).catch((error: unknown) => {
@@ -237,12 +223,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
         else response.destroy();
       });
     },
-    async close(graceMs) {
-      await engine.stop(graceMs);
-      notifier.close();
-      await Promise.all([...accessByCluster.values()].map((access) => access.management.close()));
-      store.close();
-    },
+    close: (graceMs = 10_000) => engine.close(graceMs),
   };
 }
 

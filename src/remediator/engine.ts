@@ -184,14 +184,14 @@ export class RemediationEngine {
   }
 
   /**
-   * Persists validated deliveries in the inbox in one durable transaction and returns their ids:
-   * what the webhook waits for before answering 200. Routing them (deduplication, rules, actions)
-   * follows in small slices, so a burst of deliveries is acknowledged at the speed of one insert
-   * each. Throws when nothing could be persisted.
+   * Persists validated deliveries (their JSON texts) in the inbox in one durable transaction and
+   * returns their ids: what the webhook waits for before answering 200. Routing them (deduplication,
+   * rules, actions) follows in small slices, so a burst of deliveries is acknowledged at the speed of
+   * one insert each. Throws when nothing could be persisted.
    */
-  accept(payloads: readonly WebhookPayload[]): number[] {
+  accept(payloadJsons: readonly string[]): number[] {
     const now = this.#iso();
-    const ids = this.#store.transaction(() => payloads.map((payload) => this.#store.addToInbox(JSON.stringify(payload), now)), { durable: true });
+    const ids = this.#store.transaction(() => payloadJsons.map((json) => this.#store.addToInbox(json, now)), { durable: true });
     this.#scheduleInbox();
     return ids;
   }

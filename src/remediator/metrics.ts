@@ -6,7 +6,8 @@ import type { RemediationStore } from './store.ts';
 import { ACTION_STATES } from './store.ts';
 import { DURATION_BUCKETS } from './stats.ts';
 
-export function renderRemediatorMetrics(engine: RemediationEngine, store: RemediationStore, now: () => number = Date.now): Buffer[] {
+/** `webhookRequests`: answers by HTTP status, counted where the requests are answered (the HTTP thread). */
+export function renderRemediatorMetrics(engine: RemediationEngine, store: RemediationStore, webhookRequests: ReadonlyMap<string, number>, now: () => number = Date.now): Buffer[] {
   const registry = new MetricRegistry();
   const { stats } = engine;
   const received = registry.counter('warren_remediation_alerts_received_total', 'Alerts received through the webhook, duplicates included, by alert status.', ['status']);
@@ -29,7 +30,7 @@ export function renderRemediatorMetrics(engine: RemediationEngine, store: Remedi
   const escalations = registry.counter('warren_remediation_escalations_total', 'Times the remediator handed a fault to a human, by reason.', ['reason']);
   for (const [reason, count] of [...stats.escalations].sort()) escalations.set([reason], count);
   const requests = registry.counter('warren_remediation_webhook_requests_total', 'Webhook requests by HTTP status answered.', ['code']);
-  for (const [code, count] of [...stats.webhookRequests].sort()) requests.set([code], count);
+  for (const [code, count] of [...webhookRequests].sort()) requests.set([code], count);
 
   const byState = store.countByState();
   const states = registry.gauge('warren_remediation_actions_by_state', 'Actions in the audit trail by state.', ['state']);

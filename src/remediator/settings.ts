@@ -2,6 +2,7 @@
 import { parseConfigText } from '../config/load.ts';
 import { mostCautiousMode } from '../config/schema.ts';
 import type { Secret } from '../config/secret.ts';
+import { WarrenError } from '../errors.ts';
 import type { StrategyName } from './strategies/catalogue.ts';
 
 /** enforce: act; approve: wait for an operator's approval, then act; dry_run: record what would be done. */
@@ -122,4 +123,21 @@ export function defaultRemediatorSettings(): RemediatorSettings {
 /** The settings with another global mode (`warren remediator --mode`), every rule's mode recomputed. */
 export function withMode(settings: RemediatorSettings, mode: RemediationMode): RemediatorSettings {
   return { ...settings, mode, rules: settings.rules.map((rule) => ({ ...rule, mode: effectiveMode(mode, rule.ownMode) })) };
+}
+
+/** What `warren remediator` may override on the command line. */
+export interface RemediatorOverrides {
+  mode?: string | undefined;
+  stateFile?: string | undefined;
+}
+
+/** The `remediation` settings with the command line's overrides applied (`--mode`, `--state-file`). */
+export function remediatorSettings(settings: RemediatorSettings, overrides: RemediatorOverrides): RemediatorSettings {
+  let result = settings;
+  if (overrides.mode !== undefined) {
+    if (!['enforce', 'dry_run', 'approve'].includes(overrides.mode)) throw new WarrenError('INVALID_ARGUMENT', `--mode must be enforce, dry_run or approve, got ${JSON.stringify(overrides.mode)}`);
+    result = withMode(result, overrides.mode as RemediationMode);
+  }
+  if (overrides.stateFile !== undefined) result = { ...result, stateFile: overrides.stateFile };
+  return result;
 }

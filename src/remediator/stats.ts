@@ -22,7 +22,6 @@ export class RemediationStats {
   readonly skips = new Map<string, number>();
   readonly escalations = new Map<string, number>();
   readonly durations = new Map<string, HistogramData>();
-  readonly webhookRequests = new Map<string, number>();
 
   delivery(alerts: readonly WebhookAlert[], result: { duplicates: number; alreadyResolved: number; unrouted: number; cancelled: readonly number[] }): void {
     for (const alert of alerts) increment(this.alertsReceived, alert.status);
@@ -54,10 +53,6 @@ export class RemediationStats {
 
   escalated(reason: string): void {
     increment(this.escalations, reason);
-  }
-
-  webhookRequest(code: number): void {
-    increment(this.webhookRequests, String(code));
   }
 }
 

@@ -17,6 +17,7 @@ import { ManagementClient } from '../../src/rabbitmq/management/client.ts';
 import { createRemediatorApp, type RemediatorApp } from '../../src/remediator/app.ts';
 import type { ActionRecord } from '../../src/remediator/store.ts';
 import { REPO_ROOT, blackHole, waitFor } from './support.ts';
+import { local } from '../unit/remediator/support.ts';
 
 const VHOST = 'warren-remediator-test';
 const TOKEN_FILE = localRemediatorTokenFile(localStackDir(process.env, REPO_ROOT));
@@ -70,7 +71,7 @@ afterAll(async () => {
 
 async function serve(app: RemediatorApp, port = 0): Promise<RunningServer> {
   const server = await listen(app.handle, { address: '127.0.0.1', port });
-  app.start();
+  await app.start();
   return server;
 }
 
@@ -173,7 +174,7 @@ describe('sync_queue on a real mirrored queue', () => {
       const id = await actionFor(server.url, '2222222222222222', token);
       // An HA peer's duplicate while the action runs changes nothing.
       expect((await postAlerts(server, token, [alert])).status).toBe(200);
-      expect(await waitFor(async () => app.engine.stats.deduplicated === 1, 10_000, 100)).toBe(true);
+      expect(await waitFor(async () => local(app).engine.stats.deduplicated === 1, 10_000, 100)).toBe(true);
       expect(await waitFor(async () => ['succeeded', 'failed', 'blocked'].includes((await getAction(server.url, id, token)).state), 90_000, 500)).toBe(true);
       const action = await getAction(server.url, id, token);
       expect(action.state, JSON.stringify(action.steps)).toBe('succeeded');
@@ -222,13 +223,14 @@ describe('with the real Alertmanager', () => {
       });
       expect(sent.status).toBe(200);
       // group_wait is 10s in alerting/alertmanager.yml.
-      const delivered = async () => app.store.listActions({ alertname: 'WarrenRemediatorE2E' }).some((a) => a.alert.labels.fault === marker && a.state === 'succeeded');
+      const delivered = async () => local(app).store.listActions({ alertname: 'WarrenRemediatorE2E' }).some((a) => a.alert.labels.fault === marker && a.state === 'succeeded');
       expect(await waitFor(delivered, 90_000, 500)).toBe(true);
-      const [action] = app.store.listActions({ alertname: 'WarrenRemediatorE2E' }).filter((a) => a.alert.labels.fault === marker);
+      const [action] = local(app).store.listActions({ alertname: 'WarrenRemediatorE2E' }).filter((a) => a.alert.labels.fault === marker);
       expect(action).toMatchObject({ rule: 'e2e', receiver: 'warren-remediator', cluster: 'local' });
       expect(action?.alert.fingerprint).toMatch(/^[0-9a-f]{16}$/);
-      expect(app.engine.stats.webhookRequests.get('200')).toBeGreaterThanOrEqual(1);
-      expect(app.engine.stats.webhookRequests.get('401')).toBeUndefined();
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toMatch(/^warren_remediation_webhook_requests_total\{code="200"\} [1-9]/m);
+      expect(metrics).not.toContain('warren_remediation_webhook_requests_total{code="401"}');
       expect(token.length).toBeGreaterThan(20);
     } finally {
       // Resolve it in Alertmanager so the next run starts clean.

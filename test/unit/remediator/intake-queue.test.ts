@@ -17,12 +17,11 @@ function engineWithBatches() {
   const engine = new RemediationEngine({ settings: config.remediation, config, store, logger: silentLogger, clusterAccess: () => { throw new Error('unused'); }, notifier: { configured: false, notify: async () => true } });
   engine.setPaused(true, 'test');
   const batches: number[] = [];
-  const accept = engine.accept.bind(engine);
-  engine.accept = (payloads) => {
-    batches.push(payloads.length);
-    return accept(payloads);
+  const persist = async (payloadJsons: string[]) => {
+    batches.push(payloadJsons.length);
+    return engine.accept(payloadJsons);
   };
-  return { engine, store, batches };
+  return { engine, store, batches, persist };
 }
 
 const parsed = (alerts: ReturnType<typeof alert>[]): WebhookPayload => {
@@ -33,8 +32,8 @@ const parsed = (alerts: ReturnType<typeof alert>[]): WebhookPayload => {
 
 describe('IntakeQueue (group commit)', () => {
   it('writes deliveries of one event-loop turn in one transaction and answers each on its own', async () => {
-    const { engine, store, batches } = engineWithBatches();
-    const queue = new IntakeQueue(engine);
+    const { engine, store, batches, persist } = engineWithBatches();
+    const queue = new IntakeQueue(persist);
     const deliveries = await Promise.all([1, 2, 3].map((n) => queue.submit(parsed([alert({ alertname: `A${n}` })]))));
     expect(batches).toEqual([3]);
     expect(new Set(deliveries).size).toBe(3);
@@ -49,8 +48,8 @@ describe('IntakeQueue (group commit)', () => {
   });
 
   it('a delivery whose routing fails leaves the others of its batch routed, and the inbox empty', async () => {
-    const { engine, store } = engineWithBatches();
-    const queue = new IntakeQueue(engine);
+    const { engine, store, persist } = engineWithBatches();
+    const queue = new IntakeQueue(persist);
     const good = parsed([alert({ alertname: 'Good' })]);
     // A payload that throws while routing (validation would never let it through; forced here).
     const bad = { ...parsed([alert({ alertname: 'Bad' })]), alerts: [null] } as unknown as WebhookPayload;
@@ -59,6 +58,14 @@ describe('IntakeQueue (group commit)', () => {
     expect(store.listActions().map((a) => a.alert.labels.alertname)).toEqual(['Good']);
     expect(store.inboxSize()).toBe(0);
     store.close();
+  });
+
+  it('answers every delivery of a batch with the error when the batch could not be persisted', async () => {
+    const queue = new IntakeQueue(async () => {
+      throw new Error('disk full');
+    });
+    const outcomes = await Promise.allSettled([1, 2].map((n) => queue.submit(parsed([alert({ alertname: `A${n}` })]))));
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
   });
 
   it('routes deliveries a previous process accepted but did not route (crash after the 200)', async () => {

@@ -7,6 +7,7 @@ import { createLogger } from '../../../src/logging.ts';
 import type { PrecheckResult, Strategy, StrategyContext } from '../../../src/remediator/strategies/strategy.ts';
 import type { StrategyName } from '../../../src/remediator/strategies/catalogue.ts';
 import { notifyOnly } from '../../../src/remediator/strategies/notify-only.ts';
+import type { RemediatorApp } from '../../../src/remediator/app.ts';
 
 export const silentLogger = createLogger('fatal');
 
@@ -110,4 +111,10 @@ export function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
+}
+
+/** The engine and store of an app whose engine runs in the test's own thread. */
+export function local(app: RemediatorApp): NonNullable<RemediatorApp['local']> {
+  if (!app.local) throw new Error('this app runs its engine in a worker thread');
+  return app.local;
 }

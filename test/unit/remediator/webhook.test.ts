@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRemediatorApp, type RemediatorApp } from '../../../src/remediator/app.ts';
 import { RemediationStore } from '../../../src/remediator/store.ts';
 import { isWarrenError } from '../../../src/errors.ts';
-import { alert, configWith, payload, scriptedStrategy, silentLogger } from './support.ts';
+import { alert, configWith, local, payload, scriptedStrategy, silentLogger } from './support.ts';
 
 const SECTION = `
   mode: enforce
@@ -41,7 +41,7 @@ function makeApp(section = SECTION, env: NodeJS.ProcessEnv = { HOOK_TOKEN: TOKEN
     store: new RemediationStore(':memory:'),
     strategies: { sync_queue: scriptedStrategy('sync_queue'), notify_only: scriptedStrategy('notify_only') },
   });
-  app.engine.setPaused(true, 'test'); // the contract is about intake; nothing needs to run
+  local(app).engine.setPaused(true, 'test'); // the contract is about intake; nothing needs to run
   apps.push(app);
   return app;
 }
@@ -58,9 +58,9 @@ describe('POST /api/v1/alerts', () => {
     const response = await post(app, payload([unsynced()]));
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ status: 'accepted', delivery: 1, alerts: 1 });
-    await app.engine.idle();
-    expect(app.store.getAction(1)).toMatchObject({ state: 'pending', rule: 'sync', receiver: 'warren-remediator' });
-    expect(app.store.inboxSize()).toBe(0);
+    await local(app).engine.idle();
+    expect(local(app).store.getAction(1)).toMatchObject({ state: 'pending', rule: 'sync', receiver: 'warren-remediator' });
+    expect(local(app).store.inboxSize()).toBe(0);
   });
 
   it('answers 200 to a duplicate delivery and records nothing new', async () => {
@@ -68,9 +68,9 @@ describe('POST /api/v1/alerts', () => {
     await post(app, payload([unsynced()]));
     const again = await post(app, payload([unsynced()]));
     expect(again.status).toBe(200);
-    await app.engine.idle();
-    expect(app.engine.stats.deduplicated).toBe(1);
-    expect(app.store.listActions()).toHaveLength(1);
+    await local(app).engine.idle();
+    expect(local(app).engine.stats.deduplicated).toBe(1);
+    expect(local(app).store.listActions()).toHaveLength(1);
   });
 
   it('accepts unknown fields (newer Alertmanager releases add some) and odd label values verbatim', async () => {
@@ -78,8 +78,8 @@ describe('POST /api/v1/alerts', () => {
     const odd = alert({ alertname: 'Odd', fault: 'mirror_unsynchronised', vhost: 'ünïcødé "vh"', queue: 'q\nwith\\newline and ${HOME} $(rm -rf /)' }, { fingerprint: '0000000000000001' });
     const response = await post(app, payload([{ ...odd, notification_reason: 'new' } as typeof odd], { notification_reason: 'new', somethingElse: { nested: true } }));
     expect(response.status).toBe(200);
-    await app.engine.idle();
-    const [stored] = app.store.listActions();
+    await local(app).engine.idle();
+    const [stored] = local(app).store.listActions();
     expect(stored?.chain[0]?.params).toEqual({ vhost: 'ünïcødé "vh"', queue: 'q\nwith\\newline and ${HOME} $(rm -rf /)' });
   });
 
@@ -108,7 +108,7 @@ describe('POST /api/v1/alerts', () => {
     const huge = payload(Array.from({ length: 400 }, (_, i) => unsynced(`queue-${i}`, (i + 1).toString(16).padStart(16, '0'))));
     const response = await post(app, huge);
     expect(response.status).toBe(413);
-    expect(app.store.listActions()).toHaveLength(0);
+    expect(local(app).store.listActions()).toHaveLength(0);
   });
 
   it('answers 413 to a chunked body (no Content-Length) as soon as it passes the limit', async () => {
@@ -132,7 +132,7 @@ describe('POST /api/v1/alerts', () => {
         pump();
       });
       expect(status).toBe(413);
-      expect(app.store.listActions()).toHaveLength(0);
+      expect(local(app).store.listActions()).toHaveLength(0);
     } finally {
       await server.close();
     }
@@ -154,7 +154,7 @@ describe('POST /api/v1/alerts', () => {
     const auth = { authorization: `Bearer ${TOKEN}` };
     expect((await request(app.handle).post('/api/v1/resume').set(auth).set('origin', 'https://evil.example')).status).toBe(403);
     expect((await request(app.handle).post('/api/v1/actions/1/approve').set(auth).set('sec-fetch-site', 'cross-site')).status).toBe(403);
-    expect(app.engine.paused).toBe(true);
+    expect(local(app).engine.paused).toBe(true);
   });
 
   it('answers 415 to a non-JSON content type', async () => {
@@ -168,7 +168,7 @@ describe('POST /api/v1/alerts', () => {
     expect((await post(app, payload([unsynced()]), 'Bearer wrong')).status).toBe(401);
     expect((await post(app, payload([unsynced()]), `Bearer ${TOKEN}x`)).status).toBe(401);
     expect((await post(app, payload([unsynced()]), `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`)).status).toBe(401);
-    expect(app.store.listActions()).toHaveLength(0);
+    expect(local(app).store.listActions()).toHaveLength(0);
   });
 
   it('takes basic auth when configured that way', async () => {
@@ -190,7 +190,7 @@ describe('POST /api/v1/alerts', () => {
       const config = configWith(SECTION, { HOOK_TOKEN: TOKEN });
       const store = new RemediationStore(file);
       const app = createRemediatorApp({ config, logger: silentLogger, store });
-      app.engine.setPaused(true, 'test');
+      local(app).engine.setPaused(true, 'test');
       // Another process breaks the database under the running remediator: the delivery cannot be
       // written, so nothing may be kept and the answer must make Alertmanager retry.
       const vandal = new DatabaseSync(file);
@@ -203,12 +203,12 @@ describe('POST /api/v1/alerts', () => {
       // Restarted (the tables are recreated), the same delivery is new: nothing of it was kept.
       const again = createRemediatorApp({ config, logger: silentLogger, store: new RemediationStore(file) });
       apps.push(again);
-      again.engine.setPaused(true, 'test');
+      local(again).engine.setPaused(true, 'test');
       const retried = await post(again, payload([unsynced()]));
       expect(retried.status).toBe(200);
-      await again.engine.idle();
-      expect(again.engine.stats.deduplicated).toBe(0);
-      expect(again.store.listActions()).toHaveLength(1);
+      await local(again).engine.idle();
+      expect(local(again).engine.stats.deduplicated).toBe(0);
+      expect(local(again).store.listActions()).toHaveLength(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -232,9 +232,9 @@ describe('POST /api/v1/alerts', () => {
 describe('/metrics', () => {
   it('passes promtool check metrics once actions have run (histogram included)', async () => {
     const app = makeApp();
-    app.engine.setPaused(false, 'test');
+    local(app).engine.setPaused(false, 'test');
     await post(app, payload([unsynced('a', '000000000000000a'), unsynced('b', '000000000000000b')]));
-    await app.engine.idle();
+    await local(app).engine.idle();
     const metrics = await request(app.handle).get('/metrics');
     expect(metrics.text).toContain('warren_remediation_action_duration_seconds_bucket{strategy="sync_queue",le="+Inf"} 2');
     expect(metrics.text).toContain('warren_remediation_actions_total{strategy="sync_queue",result="succeeded"} 2');
@@ -285,7 +285,7 @@ describe('audit and control API', () => {
     expect((await request(app.handle).post('/api/v1/resume')).status).toBe(401);
     expect((await request(app.handle).post('/api/v1/resume').set(auth)).body).toEqual({ paused: false });
     expect((await request(app.handle).post('/api/v1/pause').set(auth)).body).toEqual({ paused: true });
-    expect(app.store.getSetting('paused')).toBe('true');
+    expect(local(app).store.getSetting('paused')).toBe('true');
     expect((await request(app.handle).get('/api/v1/status').set(auth)).body).toMatchObject({ mode: 'enforce', paused: true });
   });
 });

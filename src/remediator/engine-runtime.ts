@@ -1,0 +1,132 @@
+// The remediation engine with everything it works with (durable state, cluster clients, the
+// escalation notifier, the silence check), and the calls the HTTP side makes on it. One runtime
+// serves both ways of running it: in the webhook's own thread (tests that script strategies), or in
+// a worker thread of its own (`warren remediator`, see engine-thread.ts), so that routing and
+// actions never hold up the acknowledgement of a webhook delivery.
+import type { ClusterConfig, WarrenConfig } from '../config/types.ts';
+import type { Logger } from '../logging.ts';
+import { ManagementClient } from '../rabbitmq/management/client.ts';
+import { NodeControl } from '../rabbitmq/node-control.ts';
+import { RemediationEngine, type ApprovalOutcome, type ClusterAccess } from './engine.ts';
+import { SilenceChecker } from './guards/silences.ts';
+import { renderRemediatorMetrics } from './metrics.ts';
+import { createNotifier } from './notifier.ts';
+import type { RemediationMode, RemediatorSettings } from './settings.ts';
+import { RemediationStore, type ActionFilter, type ActionRecord, type BreakerRecord } from './store.ts';
+import type { StrategyName } from './strategies/catalogue.ts';
+import type { Strategy } from './strategies/strategy.ts';
+
+export interface EngineRuntimeDeps {
+  config: WarrenConfig;
+  settings: RemediatorSettings;
+  logger: Logger;
+  /** Defaults to a store on `settings.stateFile`. */
+  store?: RemediationStore | undefined;
+  clusterAccess?: ((cluster: ClusterConfig) => ClusterAccess) | undefined;
+  strategies?: Readonly<Record<StrategyName, Strategy>> | undefined;
+  now?: (() => number) | undefined;
+}
+
+export interface RemediatorStatus {
+  mode: RemediationMode;
+  paused: boolean;
+  inbox: number;
+  actions: Record<string, number>;
+  openBreakers: BreakerRecord[];
+  locksHeld: number;
+  rules: { name: string; origin: 'config' | 'default'; mode: RemediationMode; status: string; matchers: string[]; strategies: string[] }[];
+}
+
+/** What the HTTP side asks of the engine. Everything here is plain data, so it can cross a thread. */
+export interface EngineCalls {
+  /** Persists validated deliveries (JSON texts) in the inbox in one durable transaction; their ids. */
+  accept(payloadJsons: string[]): number[];
+  approve(id: number, by: string): ApprovalOutcome;
+  reject(id: number, by: string): ApprovalOutcome;
+  /** Returns whether remediation is paused now. */
+  setPaused(paused: boolean, by: string): boolean;
+  status(): RemediatorStatus;
+  listActions(filter: ActionFilter): ActionRecord[];
+  getAction(id: number): ActionRecord | undefined;
+  /** The exposition text; webhook answers are counted where requests are answered. */
+  metrics(webhookRequests: [code: string, count: number][]): string;
+  /** Resolves once the inbox is routed and nothing runs (tests and benchmarks). */
+  idle(): Promise<void>;
+  /** Reports what a previous process left running, then starts routing and acting. */
+  start(): void;
+}
+
+export const ENGINE_CALLS = ['accept', 'approve', 'reject', 'setPaused', 'status', 'listActions', 'getAction', 'metrics', 'idle', 'start'] as const satisfies readonly (keyof EngineCalls)[];
+
+export interface EngineRuntime {
+  engine: RemediationEngine;
+  store: RemediationStore;
+  calls: EngineCalls;
+  /** Stops taking work (running actions get `graceMs`), then closes clients and the store. */
+  close(graceMs: number): Promise<void>;
+}
+
+export function createEngineRuntime(deps: EngineRuntimeDeps): EngineRuntime {
+  const { config, settings, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const store = deps.store ?? new RemediationStore(settings.stateFile);
+  const accessByCluster = new Map<string, ClusterAccess>();
+  const clusterAccess =
+    deps.clusterAccess ??
+    ((cluster: ClusterConfig) => {
+      let access = accessByCluster.get(cluster.name);
+      if (!access) {
+        access = { management: new ManagementClient(cluster), nodeControl: new NodeControl(cluster) };
+        accessByCluster.set(cluster.name, access);
+      }
+      return access;
+    });
+  const notifier = createNotifier(settings.escalationWebhook, logger);
+  const engine = new RemediationEngine({
+    settings,
+    config,
+    store,
+    logger,
+    clusterAccess,
+    notifier,
+    silences: settings.alertmanager?.checkSilences ? new SilenceChecker(settings.alertmanager) : undefined,
+    strategies: deps.strategies,
+    now,
+  });
+
+  const calls: EngineCalls = {
+    accept: (payloadJsons) => engine.accept(payloadJsons),
+    approve: (id, by) => engine.approve(id, by),
+    reject: (id, by) => engine.reject(id, by),
+    setPaused(paused, by) {
+      engine.setPaused(paused, by);
+      return engine.paused;
+    },
+    status: () => ({
+      mode: settings.mode,
+      paused: engine.paused,
+      inbox: store.inboxSize(),
+      actions: Object.fromEntries(store.countByState()),
+      openBreakers: store.openBreakers(new Date(now()).toISOString()),
+      locksHeld: engine.locks.size,
+      rules: settings.rules.map((rule) => ({ name: rule.name, origin: rule.origin, mode: rule.mode, status: rule.status, matchers: rule.matchers.map((m) => m.text), strategies: rule.chain.map((s) => s.strategy) })),
+    }),
+    listActions: (filter) => store.listActions(filter),
+    getAction: (id) => store.getAction(id),
+    metrics: (webhookRequests) => Buffer.concat(renderRemediatorMetrics(engine, store, new Map(webhookRequests), now)).toString('utf8'),
+    idle: () => engine.idle(),
+    start: () => engine.start(),
+  };
+
+  return {
+    engine,
+    store,
+    calls,
+    async close(graceMs) {
+      await engine.stop(graceMs);
+      notifier.close();
+      await Promise.all([...accessByCluster.values()].map((access) => access.management.close()));
+      store.close();
+    },
+  };
+}
