@@ -14,7 +14,7 @@ import type { SilenceChecker } from './guards/silences.ts';
 import { routeAlert } from './routing/router.ts';
 import { effectiveMode, type RemediationMode, type RemediationRule, type RemediatorSettings } from './settings.ts';
 import { RemediationStats } from './stats.ts';
-import type { ActionRecord, ActionState, ChainStep, RemediationStore, StepPhase, StoredAlert } from './store.ts';
+import type { ActionRecord, ActionState, ChainStep, InboxDelivery, RemediationStore, StepPhase, StoredAlert } from './store.ts';
 import type { StrategyName } from './strategies/catalogue.ts';
 import { STRATEGIES } from './strategies/registry.ts';
 import type { Notifier, Strategy, StrategyContext, StepRecorder } from './strategies/strategy.ts';
@@ -56,9 +56,8 @@ const HOUSEKEEPING_INTERVAL_MS = 60_000;
 /** Backlog rows a worker pass reads per page, and at most per pass. */
 const PASS_PAGE = 64;
 const PASS_SCAN_LIMIT = 1024;
-/** How long one slice of inbox routing may hold the event loop. */
-const INBOX_SLICE_MS = 2;
-const INBOX_BATCH = 1;
+/** How long one slice of inbox routing may hold the engine's event loop (an inbox commit waits at most about this). */
+const INBOX_SLICE_MS = 1;
 
 export class RemediationEngine {
   readonly stats = new RemediationStats();
@@ -75,6 +74,8 @@ export class RemediationEngine {
   readonly #rulesByName: Map<string, RemediationRule>;
   #passRunning = false;
   #inboxScheduled = false;
+  /** The inbox's oldest delivery, parsed, while it is routed in parts. */
+  #headDelivery: { id: number; payload: WebhookPayload } | undefined;
   #passAgain = false;
   #housekeeping: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -147,15 +148,12 @@ export class RemediationEngine {
    * after the commit: a delivery that is rolled back and retried must not count twice. Throws when
    * the commit itself fails, and then nothing was persisted.
    */
-  receiveBatch(payloads: readonly WebhookPayload[], options: { inboxIds?: readonly number[]; durable?: boolean } = {}): ({ ok: true; result: IntakeResult } | { ok: false; error: unknown })[] {
+  receiveBatch(payloads: readonly WebhookPayload[], options: { durable?: boolean } = {}): ({ ok: true; result: IntakeResult } | { ok: false; error: unknown })[] {
     const now = this.#iso();
     const outcomes: ({ ok: true; result: IntakeResult; afterCommit: (() => void)[] } | { ok: false; error: unknown })[] = [];
     this.#store.transaction(
       () => {
-        for (const [index, payload] of payloads.entries()) {
-          // Routed (or failed for good) together with leaving the inbox: a crash redoes both or neither.
-          const inboxId = options.inboxIds?.[index];
-          if (inboxId !== undefined) this.#store.removeFromInbox(inboxId);
+        for (const payload of payloads) {
           const result: IntakeResult = { alerts: payload.alerts.length, duplicates: 0, alreadyResolved: 0, unrouted: 0, actions: [], cancelled: [] };
           const afterCommit: (() => void)[] = [];
           try {
@@ -202,37 +200,78 @@ export class RemediationEngine {
     setImmediate(() => this.#routeInboxSlice());
   }
 
-  /** Routes inbox deliveries for a few milliseconds, then yields to the webhook and the worker. */
+  /**
+   * Routes inbox deliveries for about a millisecond, then yields, so that an inbox commit (the
+   * webhook waiting for its 200) never waits long behind routing. The unit of work is one alert, not
+   * one delivery: a 50-alert delivery takes a few milliseconds to route, so a large one is routed in
+   * several transactions, each recording how far it got together with the alerts it routed, so a
+   * crash resumes exactly there. The delivery leaves the inbox with its last alert.
+   */
   #routeInboxSlice(): void {
     this.#inboxScheduled = false;
     if (this.#stopped) return;
-    const started = performance.now();
+    const deadline = performance.now() + INBOX_SLICE_MS;
     try {
-      // One delivery per transaction keeps each step short (several per transaction measured worse:
-      // a 50-alert delivery takes ~2 ms to route, and webhook requests wait behind the whole batch).
-      while (performance.now() - started < INBOX_SLICE_MS) {
-        const deliveries = this.#store.inboxHead(INBOX_BATCH);
-        if (deliveries.length === 0) {
+      do {
+        const [delivery] = this.#store.inboxHead(1);
+        if (!delivery) {
+          this.#headDelivery = undefined;
           this.kick();
           return;
         }
-        const outcomes = this.receiveBatch(
-          deliveries.map((delivery) => JSON.parse(delivery.payload) as WebhookPayload),
-          { inboxIds: deliveries.map((delivery) => delivery.id), durable: false },
-        );
-        outcomes.forEach((outcome, i) => {
-          if (outcome.ok) return;
-          // Validated on arrival, so this is a bug or a broken row; it is logged and not retried forever.
-          const delivery = deliveries[i];
-          this.#logger.error({ delivery: delivery?.id, receivedAt: delivery?.receivedAt, err: describeError(outcome.error) }, 'remediation: a webhook delivery could not be routed');
-        });
-      }
+        this.#routeDeliveryPart(delivery, deadline);
+      } while (performance.now() < deadline);
     } catch (error) {
       // The state could not be written: the delivery stays in the inbox and housekeeping retries it.
       this.#logger.error({ err: describeError(error) }, 'remediation: routing webhook deliveries failed; will retry');
       return;
     }
     this.#scheduleInbox();
+  }
+
+  /** Routes alerts of one inbox delivery, from where an earlier part stopped, until it is done or `deadline` passes. */
+  #routeDeliveryPart(delivery: InboxDelivery, deadline: number): void {
+    // Parsed once, however many parts it takes.
+    if (this.#headDelivery?.id !== delivery.id) this.#headDelivery = { id: delivery.id, payload: JSON.parse(delivery.payload) as WebhookPayload };
+    const { payload } = this.#headDelivery;
+    const from = delivery.routed;
+    const now = this.#iso();
+    const result: IntakeResult = { alerts: 0, duplicates: 0, alreadyResolved: 0, unrouted: 0, actions: [], cancelled: [] };
+    const afterCommit: (() => void)[] = [];
+    let next = from;
+    let failure: unknown;
+    this.#store.transaction(() => {
+      try {
+        this.#store.savepoint(() => {
+          // At least one alert per part, so every part makes progress (an empty delivery has none).
+          if (next < payload.alerts.length)
+            do {
+              this.#intakeAlert(payload.alerts[next] as WebhookAlert, payload, now, result, afterCommit);
+              next++;
+            } while (next < payload.alerts.length && performance.now() < deadline);
+        });
+      } catch (error) {
+        // Validated on arrival, so this is a bug or a broken row: its part is undone, and the rest
+        // of the delivery is dropped (logged below) rather than retried forever.
+        failure = error;
+        next = payload.alerts.length;
+      }
+      // Routed together with recording the progress: a crash redoes both or neither.
+      if (next >= payload.alerts.length) this.#store.removeFromInbox(delivery.id);
+      else this.#store.setInboxProgress(delivery.id, next);
+    });
+    if (failure !== undefined) {
+      this.#logger.error({ delivery: delivery.id, receivedAt: delivery.receivedAt, fromAlert: from, err: describeError(failure) }, 'remediation: a webhook delivery could not be routed');
+      return;
+    }
+    const routed = payload.alerts.slice(from, next);
+    result.alerts = routed.length;
+    this.stats.delivery(routed, result);
+    for (const count of afterCommit) count();
+    if (from === 0 && payload.truncatedAlerts > 0) {
+      this.#logger.warn({ truncatedAlerts: payload.truncatedAlerts, groupKey: payload.groupKey }, 'Alertmanager truncated the group (max_alerts): some alerts were not delivered');
+    }
+    if (result.actions.length > 0 || result.cancelled.length > 0) this.kick();
   }
 
   /** Deliveries accepted and not yet routed. */

@@ -104,6 +104,15 @@ export interface ActionFilter {
   limit?: number | undefined;
 }
 
+export interface InboxDelivery {
+  id: number;
+  receivedAt: string;
+  /** The validated webhook payload, as JSON. */
+  payload: string;
+  /** How many of its alerts are routed already. */
+  routed: number;
+}
+
 export interface BreakerRecord {
   rule: string;
   target: string;
@@ -173,7 +182,8 @@ CREATE TABLE IF NOT EXISTS attempts (rule TEXT NOT NULL, target TEXT NOT NULL, a
 CREATE INDEX IF NOT EXISTS attempts_key ON attempts(rule, target, at);
 CREATE TABLE IF NOT EXISTS breakers (rule TEXT NOT NULL, target TEXT NOT NULL, opened_at TEXT NOT NULL, open_until TEXT NOT NULL, attempts INTEGER NOT NULL, PRIMARY KEY (rule, target));
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at TEXT NOT NULL, payload TEXT NOT NULL);
+-- routed: how many of the delivery's alerts are routed already (a large delivery is routed in parts).
+CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at TEXT NOT NULL, payload TEXT NOT NULL, routed INTEGER NOT NULL DEFAULT 0);
 `;
 
 type Row = Record<string, SQLInputValue>;
@@ -197,6 +207,9 @@ export class RemediationStore {
       // survives a power loss, while the worker's many small bookkeeping writes skip the fsync.
       this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
       this.#db.exec(SCHEMA);
+      // State files from before deliveries were routed in parts lack the progress column.
+      const inboxColumns = this.#db.prepare('PRAGMA table_info(inbox)').all() as { name: string }[];
+      if (!inboxColumns.some((column) => column.name === 'routed')) this.#db.exec('ALTER TABLE inbox ADD COLUMN routed INTEGER NOT NULL DEFAULT 0');
       const version = this.#prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
       if (version && Number(version.value) !== SCHEMA_VERSION) {
         throw new WarrenError('STATE_UNAVAILABLE', `${file}: state schema version ${version.value}, this warren understands ${SCHEMA_VERSION}`);
@@ -249,10 +262,15 @@ export class RemediationStore {
     return Number(this.#prepare('INSERT INTO inbox (received_at, payload) VALUES (?, ?)').run(now, payloadJson).lastInsertRowid);
   }
 
-  /** The oldest deliveries not yet routed. */
-  inboxHead(limit: number): { id: number; receivedAt: string; payload: string }[] {
-    const rows = this.#prepare('SELECT id, received_at, payload FROM inbox ORDER BY id LIMIT ?').all(limit) as { id: number; received_at: string; payload: string }[];
-    return rows.map((row) => ({ id: Number(row.id), receivedAt: String(row.received_at), payload: String(row.payload) }));
+  /** The oldest deliveries not yet (completely) routed. */
+  inboxHead(limit: number): InboxDelivery[] {
+    const rows = this.#prepare('SELECT id, received_at, payload, routed FROM inbox ORDER BY id LIMIT ?').all(limit) as { id: number; received_at: string; payload: string; routed: number }[];
+    return rows.map((row) => ({ id: Number(row.id), receivedAt: String(row.received_at), payload: String(row.payload), routed: Number(row.routed) }));
+  }
+
+  /** Records that the first `routed` alerts of a delivery are routed. */
+  setInboxProgress(id: number, routed: number): void {
+    this.#prepare('UPDATE inbox SET routed = ? WHERE id = ?').run(routed, id);
   }
 
   removeFromInbox(id: number): void {

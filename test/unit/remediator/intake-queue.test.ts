@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { parseWebhookPayload, type WebhookPayload } from '../../../src/remediator/alert-payload.ts';
 import { RemediationEngine } from '../../../src/remediator/engine.ts';
@@ -80,5 +84,68 @@ describe('IntakeQueue (group commit)', () => {
     expect(store.listActions().map((a) => a.alert.labels.alertname)).toEqual(['BeforeCrash']);
     await engine.stop(0);
     store.close();
+  });
+
+  it('routes a large delivery in parts, recording its progress, and counts every alert once', async () => {
+    const { engine, store, persist } = engineWithBatches();
+    const parts: number[] = [];
+    const setInboxProgress = store.setInboxProgress.bind(store);
+    store.setInboxProgress = (id, routed) => {
+      parts.push(routed);
+      setInboxProgress(id, routed);
+    };
+    const alerts = Array.from({ length: 2000 }, (_, i) => alert({ alertname: 'Big', queue: `q${i}` }));
+    await new IntakeQueue(persist).submit(parsed(alerts));
+    await engine.idle();
+    // Each part routed at least one alert more than the last (a part holds the engine ~1 ms).
+    expect(parts.length).toBeGreaterThan(0);
+    expect(parts).toEqual([...parts].sort((a, b) => a - b));
+    expect(new Set(parts).size).toBe(parts.length);
+    expect(store.inboxSize()).toBe(0);
+    expect(store.listActions({ limit: 1000 })).toHaveLength(1000);
+    expect(store.countByState().get('pending')).toBe(2000);
+    expect(engine.stats.alertsReceived.get('firing')).toBe(2000);
+    store.close();
+  });
+
+  it('resumes a delivery a previous process routed in part, from where it stopped', async () => {
+    const config = configWith(SECTION);
+    const store = new RemediationStore(':memory:');
+    const alerts = [0, 1, 2, 3, 4].map((i) => alert({ alertname: `Part${i}` }));
+    const id = store.addToInbox(JSON.stringify(parsed(alerts)), new Date().toISOString());
+    store.setInboxProgress(id, 2); // its first two alerts were routed (and committed) before the crash
+    const engine = new RemediationEngine({ settings: config.remediation, config, store, logger: silentLogger, clusterAccess: () => { throw new Error('unused'); }, notifier: { configured: false, notify: async () => true } });
+    engine.setPaused(true, 'test');
+    engine.start();
+    await engine.idle();
+    expect(store.listActions().map((a) => a.alert.labels.alertname).sort()).toEqual(['Part2', 'Part3', 'Part4']);
+    expect(store.inboxSize()).toBe(0);
+    await engine.stop(0);
+    store.close();
+  });
+
+  it('takes a delivery without alerts out of the inbox', async () => {
+    const { engine, store, persist } = engineWithBatches();
+    await new IntakeQueue(persist).submit(parsed([]));
+    await engine.idle();
+    expect(store.inboxSize()).toBe(0);
+    expect(store.listActions()).toEqual([]);
+    store.close();
+  });
+
+  it('opens a state file from before deliveries were routed in parts, keeping its inbox', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warren-inbox-'));
+    try {
+      const file = join(dir, 'old.db');
+      const old = new DatabaseSync(file);
+      old.exec(`CREATE TABLE inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at TEXT NOT NULL, payload TEXT NOT NULL);
+                INSERT INTO inbox (received_at, payload) VALUES ('2026-11-22T00:00:00.000Z', '{"alerts":[]}');`);
+      old.close();
+      const store = new RemediationStore(file);
+      expect(store.inboxHead(5)).toEqual([{ id: 1, receivedAt: '2026-11-22T00:00:00.000Z', payload: '{"alerts":[]}', routed: 0 }]);
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
