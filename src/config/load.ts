@@ -275,6 +275,7 @@ function buildExporterSettings(
       counters: { enabled: queues.counters.enabled, intervalMs: queues.counters.interval, pageSize: queues.counters.page_size },
     },
     amqpProbe: { enabled: exporter.amqp_probe.enabled, intervalMs: exporter.amqp_probe.interval },
+    healthChecks: { intervalMs: exporter.health_checks.interval },
     host: { enabled: exporter.host.enabled, sampleIntervalMs: exporter.host.sample_interval },
     healthScore: {
       weights: score.weights,

@@ -223,6 +223,8 @@ const exporterSchema = z.strictObject({
     })
     .prefault({}),
   amqp_probe: z.strictObject({ enabled: z.boolean().default(true), interval: boundedDuration(1000, 86_400_000).prefault('15s') }).prefault({}),
+  // The management health-check endpoints, run on their own schedule (scrapes report the latest round).
+  health_checks: z.strictObject({ interval: boundedDuration(1000, 86_400_000).prefault('15s') }).prefault({}),
   host: z.strictObject({ enabled: z.boolean().default(true), sample_interval: boundedDuration(1000, 86_400_000).prefault('15s') }).prefault({}),
   health_score: z
     .strictObject({

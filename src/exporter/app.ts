@@ -18,6 +18,7 @@ import { overviewCollector } from './collectors/overview.ts';
 import { queuesCollector } from './collectors/queues.ts';
 import type { HostSampler } from './host-sampler.ts';
 import { TEXT_CONTENT_TYPE } from '../metrics/registry.ts';
+import { HealthCheckScheduler } from './health-check-scheduler.ts';
 import { AmqpProbeScheduler } from './probe-scheduler.ts';
 import { QueueCounterPoller } from './queue-counters.ts';
 import { QueueMetadataCache } from './queue-metadata.ts';
@@ -57,6 +58,8 @@ export function createExporterApp(deps: ExporterDeps): ExporterApp {
       const tls = tlsConnectOptions(cluster);
       const probes = settings.amqpProbe.enabled ? new AmqpProbeScheduler(cluster, settings.amqpProbe.intervalMs, deps.now) : undefined;
       probes?.start();
+      const healthChecks = new HealthCheckScheduler(cluster, management, settings.healthChecks.intervalMs, deps.now);
+      healthChecks.start();
       const { counters } = settings.queues;
       const queueCounters = counters.enabled ? new QueueCounterPoller(management, { intervalMs: counters.intervalMs, pageSize: counters.pageSize, logger, now: deps.now }) : undefined;
       queueCounters?.start();
@@ -66,6 +69,7 @@ export function createExporterApp(deps: ExporterDeps): ExporterApp {
         management,
         plugins: cluster.nodes.filter((n) => n.prometheusUrl).map((n) => new PrometheusPluginClient(n, cluster.management.timeoutMs, tls)),
         queueMetadata: new QueueMetadataCache(management, { maxAgeMs: settings.queues.metadataMaxAgeMs, refetchEveryScrapeBelowMs: settings.queues.metadataRefetchBelowMs, now: deps.now }),
+        healthChecks,
         probes,
         queueCounters,
       };
@@ -133,7 +137,10 @@ export function createExporterApp(deps: ExporterDeps): ExporterApp {
     },
     async close() {
       const all = [...resources.values()];
-      for (const { probes } of all) probes?.stop();
+      for (const { probes, healthChecks } of all) {
+        probes?.stop();
+        healthChecks.stop();
+      }
       await Promise.all(all.map(({ queueCounters }) => queueCounters?.stop()));
       await Promise.all(all.flatMap(({ management, plugins }) => [management.close(), ...plugins.map((plugin) => plugin.close())]));
     },

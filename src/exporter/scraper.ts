@@ -76,7 +76,10 @@ export class ClusterScraper {
     families.up.set([cluster.name], up);
     const durationSeconds = (performance.now() - started) / 1000;
     families.scrapeDuration.set([cluster.name], durationSeconds);
-    return { body: registry.renderChunks(), failures, durationSeconds };
+    const body = registry.renderChunks();
+    // Background work this scrape found due starts now, so it does not slow the scrape itself.
+    this.resources.queueMetadata.afterScrape();
+    return { body, failures, durationSeconds };
   }
 }
 

@@ -35,6 +35,8 @@ export interface ExporterSettings {
   defaultScrapeTimeoutMs: number;
   queues: QueueSettings;
   amqpProbe: { enabled: boolean; intervalMs: number };
+  /** RabbitMQ's health-check endpoints, run on their own schedule; scrapes report the latest round. */
+  healthChecks: { intervalMs: number };
   host: { enabled: boolean; sampleIntervalMs: number };
   healthScore: {
     weights: HealthScoreWeights;

@@ -68,7 +68,8 @@ beforeAll(async () => {
   await api.request(`/api/vhosts/${encodeURIComponent(VHOST)}`, { method: 'DELETE', schema: z.unknown() }).catch(() => undefined);
   await put(`/api/vhosts/${encodeURIComponent(VHOST)}`, {});
   await put(`/api/permissions/${encodeURIComponent(VHOST)}/guest`, { configure: '.*', write: '.*', read: '.*' });
-  exporter = await serve(configWith());
+  // Health checks every second (default 15 s), so a fault shows in them within a test's patience.
+  exporter = await serve(configWith({ healthChecks: { intervalMs: 1_000 } }));
 });
 
 afterAll(async () => {
@@ -163,6 +164,7 @@ describe('exporter against the real cluster', () => {
       expect(value(samples, 'warren_scrape_collector_duration_seconds', { collector })).toBeGreaterThanOrEqual(0);
     }
     expect(value(samples, 'rabbitmq_up', { cluster: 'local' })).toBe(1);
+    expect(value(samples, 'warren_health_checks_age_seconds', { cluster: 'local' })).toBeGreaterThanOrEqual(0);
     for (const check of ['alarms', 'virtual-hosts']) expect(value(samples, 'warren_health_check_passing', { check, node: '' }), check).toBe(1);
     for (const node of ['rabbit1@localhost', 'rabbit2@localhost', 'rabbit3@localhost']) {
       for (const check of ['node-is-quorum-critical', 'node-is-mirror-sync-critical', 'certificate-expiration']) {
@@ -213,7 +215,12 @@ describe('exporter against the real cluster', () => {
     try {
       const degraded = async () => {
         const { samples } = await scrape(exporter.server);
-        return value(samples, 'warren_queue_under_replicated', labels) === 1 && value(samples, 'rabbitmq_running', { node: stopped }) === 0;
+        return (
+          value(samples, 'warren_queue_under_replicated', labels) === 1 &&
+          value(samples, 'rabbitmq_running', { node: stopped }) === 0 &&
+          // The checks run on their own schedule: a later round sees that stopping another member would lose quorum.
+          value(samples, 'warren_health_check_passing', { check: 'node-is-quorum-critical', node: 'rabbit1@localhost' }) === 0
+        );
       };
       expect(await waitFor(degraded, 30_000, 1_000)).toBe(true);
       const { status, samples } = await scrape(exporter.server);
@@ -222,11 +229,17 @@ describe('exporter against the real cluster', () => {
       expect(value(samples, 'warren_queue_members_online', labels)).toBe(2);
       expect(samples.find((s) => s.name === 'warren_queue_members' && s.labels.queue === queue)?.labels.type).toBe('quorum');
       expect(value(samples, 'warren_health_score_component', { scope: 'cluster', component: 'nodes' })).toBeLessThan(100);
+      // No node checks for a node that is not running.
+      expect(value(samples, 'warren_health_check_passing', { check: 'node-is-quorum-critical', node: stopped })).toBeUndefined();
     } finally {
       await control.startApp(stopped);
       await control.awaitStartup(stopped, 120);
     }
-    expect(await waitFor(async () => value((await scrape(exporter.server)).samples, 'warren_queue_under_replicated', labels) === 0, 60_000, 1_000)).toBe(true);
+    const recovered = async () => {
+      const { samples } = await scrape(exporter.server);
+      return value(samples, 'warren_queue_under_replicated', labels) === 0 && value(samples, 'warren_health_check_passing', { check: 'node-is-quorum-critical', node: 'rabbit1@localhost' }) === 1;
+    };
+    expect(await waitFor(recovered, 60_000, 1_000)).toBe(true);
   });
 
   it('shares one scrape between concurrent requests', async () => {

@@ -5,7 +5,7 @@
 import type { ClusterConfig } from '../../config/types.ts';
 import { collectorsFor } from '../app.ts';
 import type { ScrapeContext } from '../collector.ts';
-import type { ClusterResources, ScrapeData } from '../scrape-data.ts';
+import { QueueStatsByNode, type ClusterResources, type ScrapeData } from '../scrape-data.ts';
 import { registerScrapeFamilies } from '../scraper.ts';
 import { defaultExporterSettings, type ExporterSettings, type QueueSettings } from '../settings.ts';
 import { MetricRegistry, type MetricDefinition } from '../../metrics/registry.ts';
@@ -69,9 +69,9 @@ function scrapeContext(settings: ExporterSettings, answers: CatalogueAnswers): S
     overview: answer({}),
     nodes: answer([]),
     queueMetadata: answer({ queues: [], fetchedAt: 0, fetchMs: 0 }),
-    queueStats: answer({ byQueue: new Map(), nodesRead: [], failures: [] }),
+    queueStats: answer({ byQueue: new QueueStatsByNode(), nodesRead: [], failures: [] }),
     selectedQueues: answer({ queues: [], excluded: 0 }),
-    healthChecks: answer([]),
+    healthChecks: answer({ checks: [], finishedAt: 0 }),
     amqpProbes: answer({ outcomes: [], finishedAt: 0 }),
     queueCounters: answer(undefined),
   };

@@ -39,6 +39,8 @@ describe('config validation reports each kind of problem with its YAML path', ()
     ['unknown argv placeholder', `clusters:\n  a:\n    cli:\n      commands:\n        restart: [/bin/systemctl, restart, "{service}"]\n    nodes:${VALID_NODE}\n`, 'clusters.a.cli.commands.restart[2]', /unknown placeholder/, 5],
     ['unknown operation template', `clusters:\n  a:\n    cli:\n      commands:\n        reboot: [/sbin/reboot]\n    nodes:${VALID_NODE}\n`, 'clusters.a.cli.commands.reboot', /./, 5],
     ['password env var not set', `clusters:\n  a:\n    management:\n      password_env: NOT_SET_ANYWHERE\n    nodes:${VALID_NODE}\n`, 'clusters.a.management.password_env', /NOT_SET_ANYWHERE is not set/, 4],
+    ['health-check interval below a second', `exporter:\n  health_checks:\n    interval: 500ms\nclusters:\n  a:\n    nodes:${VALID_NODE}\n`, 'exporter.health_checks.interval', /between 1s and/, 3],
+    ['unknown health-check key', `exporter:\n  health_checks:\n    enabled: false\nclusters:\n  a:\n    nodes:${VALID_NODE}\n`, 'exporter.health_checks.enabled', /unknown key/, 3],
     ['password file missing', `clusters:\n  a:\n    management:\n      password_file: /nonexistent/secret\n    nodes:${VALID_NODE}\n`, 'clusters.a.management.password_file', /cannot read \/nonexistent\/secret \(ENOENT\)/, 4],
   ])('%s', (_name, yaml, path, message, line) => {
     const problems = problemsOf(yaml);
@@ -157,6 +159,12 @@ describe('valid config becomes typed objects', () => {
     expect(cluster?.management).toMatchObject({ username: 'guest', timeoutMs: 10_000, nodeSelection: 'round_robin', unhealthyAfterFailures: 2 });
     expect(cluster?.nodes[0]?.cli).toMatchObject({ binDir: '/usr/sbin', timeoutMs: 60_000, commands: {} });
     expect(config.logLevel).toBe('info');
+    expect(config.exporter.healthChecks).toEqual({ intervalMs: 15_000 });
+  });
+
+  it('reads the health-check interval of the exporter', () => {
+    const config = parseConfigText(`exporter:\n  health_checks:\n    interval: 1m\nclusters:\n  a:\n    nodes:${VALID_NODE}\n`, '/etc/warren/warren.yml', { env: {} });
+    expect(config.exporter.healthChecks).toEqual({ intervalMs: 60_000 });
   });
 
   it('lets node CLI settings override the cluster ones', () => {
