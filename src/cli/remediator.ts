@@ -23,7 +23,7 @@ export async function remediatorCommand(config: WarrenConfig, options: { listen?
     const server = await listen(app.handle, { address, port, tls: settings.tls });
     const auth = settings.auth.bearerToken ? 'bearer token' : settings.auth.basicAuth ? 'basic auth' : 'none (dry_run only)';
     logger.info({ url: server.url, mode: settings.mode, auth, stateFile: settings.stateFile, rules: settings.rules.length, config: config.source }, 'remediator listening');
-    const stop = await Promise.race([shutdownSignal(), app.engine.failed]);
+    const stop = await Promise.race([shutdownSignal(), app.failed]);
     if (stop instanceof Error) {
       // Without its engine the remediator would accept alerts it never acts on: exit, to be restarted.
       logger.fatal({ err: describeError(stop) }, 'remediator stopping: its engine failed');

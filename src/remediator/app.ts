@@ -14,7 +14,7 @@ import { TEXT_CONTENT_TYPE } from '../metrics/registry.ts';
 import { parseWebhookPayload } from './alert-payload.ts';
 import type { ClusterAccess, RemediationEngine } from './engine.ts';
 import { createEngineRuntime } from './engine-runtime.ts';
-import { inlineEngineClient, threadEngineClient, type EngineClient, type EngineWorkerData } from './engine-thread.ts';
+import { inlineBackend, threadedBackend, type EngineClient, type RemediatorBackend, type RemediatorWorkerData } from './engine-host.ts';
 import { IntakeQueue } from './intake-queue.ts';
 import { requiresCredentials, type RemediatorSettings } from './settings.ts';
 import { ACTION_STATES, type ActionFilter, type ActionState, type RemediationStore } from './store.ts';
@@ -31,7 +31,7 @@ export interface RemediatorDeps {
    * overrides (`warren remediator`). Without it the engine runs in this thread, and the dependencies
    * below can be injected (tests).
    */
-  engineThread?: EngineWorkerData;
+  engineThread?: RemediatorWorkerData;
   /** Defaults to a store on `settings.stateFile`. */
   store?: RemediationStore;
   clusterAccess?: (cluster: ClusterConfig) => ClusterAccess;
@@ -42,6 +42,8 @@ export interface RemediatorDeps {
 export interface RemediatorApp {
   handle: (request: IncomingMessage, response: ServerResponse) => void;
   engine: EngineClient;
+  /** Resolves with the reason if a worker thread stops on its own: the process should exit and be restarted. */
+  failed: Promise<Error>;
   /** The engine and its store, when they run in this thread (no `engineThread`). */
   local: { engine: RemediationEngine; store: RemediationStore } | undefined;
   /** Reports interrupted actions and starts routing and acting; rejects when the engine could not start. */
@@ -59,20 +61,20 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
       `remediation.mode is ${settings.mode}: configure remediation.auth (bearer_token_* or basic_auth) so that only Alertmanager can trigger actions, or use mode dry_run`,
     );
   }
-  let engine: EngineClient;
+  let backend: RemediatorBackend;
   let local: RemediatorApp['local'];
   if (deps.engineThread) {
     if (deps.store || deps.clusterAccess || deps.strategies || deps.now) {
       throw new WarrenError('INVALID_ARGUMENT', 'an engine in its own thread builds its own store, clients and strategies; inject them only into an engine in this thread');
     }
-    engine = threadEngineClient(deps.engineThread, logger);
+    backend = threadedBackend(deps.engineThread, logger);
   } else {
     const runtime = createEngineRuntime({ config, settings, logger, store: deps.store, clusterAccess: deps.clusterAccess, strategies: deps.strategies, now: deps.now });
-    engine = inlineEngineClient(runtime);
+    backend = inlineBackend(runtime, deps.now);
     local = { engine: runtime.engine, store: runtime.store };
   }
-
-  const intake = new IntakeQueue((payloadJsons) => engine.accept(payloadJsons));
+  const { engine } = backend;
+  const intake = new IntakeQueue(backend.persist);
   /** Webhook answers by HTTP status, counted here where they are answered. */
   const webhookRequests = new Map<string, number>();
   const countWebhook = (status: number) => webhookRequests.set(String(status), (webhookRequests.get(String(status)) ?? 0) + 1);
@@ -214,6 +216,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
 
   return {
     engine,
+    failed: backend.failed,
     local,
     start: () => engine.start(),
     handle(request, response) {
@@ -223,7 +226,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
         else response.destroy();
       });
     },
-    close: (graceMs = 10_000) => engine.close(graceMs),
+    close: (graceMs = 10_000) => backend.close(graceMs),
   };
 }
 

@@ -10,6 +10,7 @@ import { NodeControl } from '../rabbitmq/node-control.ts';
 import { RemediationEngine, type ApprovalOutcome, type ClusterAccess } from './engine.ts';
 import { SilenceChecker } from './guards/silences.ts';
 import { renderRemediatorMetrics } from './metrics.ts';
+import { Inbox, inboxFileFor } from './inbox.ts';
 import { createNotifier } from './notifier.ts';
 import type { RemediationMode, RemediatorSettings } from './settings.ts';
 import { RemediationStore, type ActionFilter, type ActionRecord, type BreakerRecord } from './store.ts';
@@ -25,6 +26,10 @@ export interface EngineRuntimeDeps {
   clusterAccess?: ((cluster: ClusterConfig) => ClusterAccess) | undefined;
   strategies?: Readonly<Record<StrategyName, Strategy>> | undefined;
   now?: (() => number) | undefined;
+  /** Defaults to the inbox beside the store's file, written and read in this thread. */
+  inbox?: Inbox | undefined;
+  /** Told when deliveries below an id are routed; defaults to deleting them from `inbox`. */
+  onRouted?: ((belowId: number) => void) | undefined;
 }
 
 export interface RemediatorStatus {
@@ -39,8 +44,6 @@ export interface RemediatorStatus {
 
 /** What the HTTP side asks of the engine. Everything here is plain data, so it can cross a thread. */
 export interface EngineCalls {
-  /** Persists validated deliveries (JSON texts) in the inbox in one durable transaction; their ids. */
-  accept(payloadJsons: string[]): number[];
   approve(id: number, by: string): ApprovalOutcome;
   reject(id: number, by: string): ApprovalOutcome;
   /** Returns whether remediation is paused now. */
@@ -56,11 +59,12 @@ export interface EngineCalls {
   start(): void;
 }
 
-export const ENGINE_CALLS = ['accept', 'approve', 'reject', 'setPaused', 'status', 'listActions', 'getAction', 'metrics', 'idle', 'start'] as const satisfies readonly (keyof EngineCalls)[];
+export const ENGINE_CALLS = ['approve', 'reject', 'setPaused', 'status', 'listActions', 'getAction', 'metrics', 'idle', 'start'] as const satisfies readonly (keyof EngineCalls)[];
 
 export interface EngineRuntime {
   engine: RemediationEngine;
   store: RemediationStore;
+  inbox: Inbox;
   calls: EngineCalls;
   /** Stops taking work (running actions get `graceMs`), then closes clients and the store. */
   close(graceMs: number): Promise<void>;
@@ -70,6 +74,13 @@ export function createEngineRuntime(deps: EngineRuntimeDeps): EngineRuntime {
   const { config, settings, logger } = deps;
   const now = deps.now ?? Date.now;
   const store = deps.store ?? new RemediationStore(settings.stateFile);
+  let inbox: Inbox;
+  try {
+    inbox = deps.inbox ?? new Inbox(inboxFileFor(store.file));
+  } catch (error) {
+    store.close();
+    throw error;
+  }
   const accessByCluster = new Map<string, ClusterAccess>();
   const clusterAccess =
     deps.clusterAccess ??
@@ -92,10 +103,11 @@ export function createEngineRuntime(deps: EngineRuntimeDeps): EngineRuntime {
     silences: settings.alertmanager?.checkSilences ? new SilenceChecker(settings.alertmanager) : undefined,
     strategies: deps.strategies,
     now,
+    inbox,
+    onRouted: deps.onRouted ?? ((belowId) => inbox.forgetBelow(belowId)),
   });
 
   const calls: EngineCalls = {
-    accept: (payloadJsons) => engine.accept(payloadJsons),
     approve: (id, by) => engine.approve(id, by),
     reject: (id, by) => engine.reject(id, by),
     setPaused(paused, by) {
@@ -105,7 +117,7 @@ export function createEngineRuntime(deps: EngineRuntimeDeps): EngineRuntime {
     status: () => ({
       mode: settings.mode,
       paused: engine.paused,
-      inbox: store.inboxSize(),
+      inbox: engine.inboxSize,
       actions: Object.fromEntries(store.countByState()),
       openBreakers: store.openBreakers(new Date(now()).toISOString()),
       locksHeld: engine.locks.size,
@@ -121,12 +133,14 @@ export function createEngineRuntime(deps: EngineRuntimeDeps): EngineRuntime {
   return {
     engine,
     store,
+    inbox,
     calls,
     async close(graceMs) {
       await engine.stop(graceMs);
       notifier.close();
       await Promise.all([...accessByCluster.values()].map((access) => access.management.close()));
       store.close();
+      inbox.close();
     },
   };
 }

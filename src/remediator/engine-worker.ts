@@ -1,53 +1,37 @@
-// The remediation engine's worker thread (see engine-thread.ts): it loads the same configuration the
-// command did, builds the engine runtime with its own SQLite connection and cluster clients, and
-// answers the HTTP side's calls. Logs go straight to stderr's file descriptor, not through the
-// main thread.
-import { parentPort, workerData } from 'node:worker_threads';
+// The remediation engine's worker thread (see engine-host.ts): it loads the same configuration the
+// command did, builds the engine runtime with its own SQLite connections and cluster clients, routes
+// what the inbox writer reports delivered, and answers the HTTP side's calls. Logs go straight to
+// stderr's file descriptor, not through the main thread.
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { pino } from 'pino';
 import { loadConfigSource } from '../config/source.ts';
-import { describeError } from '../errors.ts';
 import { createLogger } from '../logging.ts';
-import { createEngineRuntime, ENGINE_CALLS, type EngineCalls, type EngineRuntime } from './engine-runtime.ts';
-import { serialiseError, type EngineFatal, type EngineReply, type EngineRequest, type EngineWorkerData } from './engine-thread.ts';
+import type { InboxNews, RemediatorWorkerData } from './engine-host.ts';
+import { createEngineRuntime, type EngineRuntime } from './engine-runtime.ts';
 import { remediatorSettings } from './settings.ts';
+import { reportFatal, serveCalls } from './worker-rpc.ts';
 
 function main(): void {
   const port = parentPort;
   if (!port) throw new Error('engine-worker.ts runs only as a worker thread');
-  const data = workerData as EngineWorkerData;
+  const data = workerData as RemediatorWorkerData & { news: MessagePort };
+  const news = data.news;
   let runtime: EngineRuntime;
   try {
     const config = loadConfigSource(data.source);
     const settings = remediatorSettings(config.remediation, data.overrides);
     const logger = createLogger(config.logLevel, pino.destination({ dest: 2, sync: true }));
-    runtime = createEngineRuntime({ config, settings, logger });
+    runtime = createEngineRuntime({ config, settings, logger, onRouted: (belowId) => news.postMessage({ forgetBelow: belowId } satisfies InboxNews) });
   } catch (error) {
-    port.postMessage({ fatal: serialiseError(error) } satisfies EngineFatal);
-    port.close();
-    return;
+    news.close();
+    return reportFatal(port, error);
   }
-  const calls = runtime.calls as unknown as Record<keyof EngineCalls, (...args: unknown[]) => unknown>;
-  const known = new Set<string>(ENGINE_CALLS);
-
-  port.on('message', (request: EngineRequest) => {
-    const reply = (value: unknown) => port.postMessage({ seq: request.seq, ok: true, value } satisfies EngineReply);
-    const replyError = (error: unknown) => port.postMessage({ seq: request.seq, ok: false, error: serialiseError(error) } satisfies EngineReply);
-    if (request.method === 'close') {
-      runtime
-        .close(request.args[0] as number)
-        .then(() => reply(undefined), replyError)
-        .finally(() => port.close());
-      return;
-    }
-    if (!known.has(request.method)) return replyError(new Error(`unknown engine call ${describeError(request.method)}`));
-    let value: unknown;
-    try {
-      value = calls[request.method](...request.args);
-    } catch (error) {
-      return replyError(error);
-    }
-    if (value instanceof Promise) value.then(reply, replyError);
-    else reply(value);
+  news.on('message', (message: InboxNews) => {
+    if ('delivered' in message) runtime.engine.inboxChanged();
+  });
+  serveCalls(port, runtime.calls as unknown as Record<string, (...args: unknown[]) => unknown>, async (graceMs) => {
+    await runtime.close(graceMs as number);
+    news.close();
   });
 }
 

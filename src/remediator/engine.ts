@@ -14,7 +14,8 @@ import type { SilenceChecker } from './guards/silences.ts';
 import { routeAlert } from './routing/router.ts';
 import { effectiveMode, type RemediationMode, type RemediationRule, type RemediatorSettings } from './settings.ts';
 import { RemediationStats } from './stats.ts';
-import type { ActionRecord, ActionState, ChainStep, InboxDelivery, RemediationStore, StepPhase, StoredAlert } from './store.ts';
+import type { Inbox, InboxDelivery } from './inbox.ts';
+import type { ActionRecord, ActionState, ChainStep, InboxPosition, RemediationStore, StepPhase, StoredAlert } from './store.ts';
 import type { StrategyName } from './strategies/catalogue.ts';
 import { STRATEGIES } from './strategies/registry.ts';
 import type { Notifier, Strategy, StrategyContext, StepRecorder } from './strategies/strategy.ts';
@@ -35,6 +36,10 @@ export interface EngineDeps {
   silences?: SilenceChecker | undefined;
   strategies?: Readonly<Record<StrategyName, Strategy>>;
   now?: () => number;
+  /** Where accepted deliveries wait to be routed (this engine only reads it). */
+  inbox: Inbox;
+  /** Told when deliveries below an id are routed, so the inbox's writer can delete them. */
+  onRouted?: (belowId: number) => void;
   /** Actions running at once (on distinct targets). */
   maxConcurrent?: number;
 }
@@ -58,6 +63,8 @@ const PASS_PAGE = 64;
 const PASS_SCAN_LIMIT = 1024;
 /** How long one slice of inbox routing may hold the engine's event loop (an inbox commit waits at most about this). */
 const INBOX_SLICE_MS = 1;
+/** Routed deliveries between inbox checkpoints. */
+const INBOX_CHECKPOINT_EVERY = 64;
 
 export class RemediationEngine {
   readonly stats = new RemediationStats();
@@ -76,6 +83,9 @@ export class RemediationEngine {
   #inboxScheduled = false;
   /** The inbox's oldest delivery, parsed, while it is routed in parts. */
   #headDelivery: { id: number; payload: WebhookPayload } | undefined;
+  /** Where routing resumes in the inbox; persisted with what routing wrote. */
+  #position: InboxPosition;
+  #routedSinceCheckpoint = 0;
   #passAgain = false;
   #housekeeping: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -89,11 +99,21 @@ export class RemediationEngine {
     this.#now = deps.now ?? Date.now;
     this.#maxConcurrent = deps.maxConcurrent ?? 4;
     this.#rulesByName = new Map(this.#settings.rules.map((rule) => [rule.name, rule]));
+    this.#position = this.#store.inboxPosition();
   }
 
   /** Reports what a previous process left running, then starts working. */
   start(): void {
     const now = this.#iso();
+    this.#position = this.#store.inboxPosition();
+    // Deliveries an older warren accepted into the state file itself: moved to the inbox first
+    // (a crash in between repeats some, which deduplication absorbs).
+    const legacy = this.#store.legacyInbox();
+    if (legacy.length > 0) {
+      this.#deps.inbox.add(legacy.map((row) => row.payload), now);
+      this.#store.dropLegacyInbox();
+      this.#logger.info({ deliveries: legacy.length }, 'remediation: moved deliveries from an older state file into the inbox');
+    }
     for (const action of this.#store.actionsInStates(['running'])) {
       this.#store.finish(action.id, 'interrupted', now, { reason: 'warren stopped while the action ran; it is not re-run automatically' });
       this.stats.actionFinished(this.#strategyOf(action), 'interrupted', undefined);
@@ -181,17 +201,9 @@ export class RemediationEngine {
     return outcomes.map((o) => (o.ok ? { ok: true, result: o.result } : o));
   }
 
-  /**
-   * Persists validated deliveries (their JSON texts) in the inbox in one durable transaction and
-   * returns their ids: what the webhook waits for before answering 200. Routing them (deduplication,
-   * rules, actions) follows in small slices, so a burst of deliveries is acknowledged at the speed of
-   * one insert each. Throws when nothing could be persisted.
-   */
-  accept(payloadJsons: readonly string[]): number[] {
-    const now = this.#iso();
-    const ids = this.#store.transaction(() => payloadJsons.map((json) => this.#store.addToInbox(json, now)), { durable: true });
+  /** New deliveries are in the inbox: route them. */
+  inboxChanged(): void {
     this.#scheduleInbox();
-    return ids;
   }
 
   #scheduleInbox(): void {
@@ -213,13 +225,15 @@ export class RemediationEngine {
     const deadline = performance.now() + INBOX_SLICE_MS;
     try {
       do {
-        const [delivery] = this.#store.inboxHead(1);
+        const delivery = this.#deps.inbox.next(this.#position.id);
         if (!delivery) {
           this.#headDelivery = undefined;
+          this.#checkpointInbox(1);
           this.kick();
           return;
         }
         this.#routeDeliveryPart(delivery, deadline);
+        this.#checkpointInbox(INBOX_CHECKPOINT_EVERY);
       } while (performance.now() < deadline);
     } catch (error) {
       // The state could not be written: the delivery stays in the inbox and housekeeping retries it.
@@ -234,12 +248,13 @@ export class RemediationEngine {
     // Parsed once, however many parts it takes.
     if (this.#headDelivery?.id !== delivery.id) this.#headDelivery = { id: delivery.id, payload: JSON.parse(delivery.payload) as WebhookPayload };
     const { payload } = this.#headDelivery;
-    const from = delivery.routed;
+    const from = delivery.id === this.#position.id ? this.#position.routed : 0;
     const now = this.#iso();
     const result: IntakeResult = { alerts: 0, duplicates: 0, alreadyResolved: 0, unrouted: 0, actions: [], cancelled: [] };
     const afterCommit: (() => void)[] = [];
     let next = from;
     let failure: unknown;
+    let position = this.#position;
     this.#store.transaction(() => {
       try {
         this.#store.savepoint(() => {
@@ -257,9 +272,14 @@ export class RemediationEngine {
         next = payload.alerts.length;
       }
       // Routed together with recording the progress: a crash redoes both or neither.
-      if (next >= payload.alerts.length) this.#store.removeFromInbox(delivery.id);
-      else this.#store.setInboxProgress(delivery.id, next);
+      position = next >= payload.alerts.length ? { id: delivery.id + 1, routed: 0 } : { id: delivery.id, routed: next };
+      this.#store.setInboxPosition(position);
     });
+    this.#position = position;
+    if (position.routed === 0) {
+      this.#routedSinceCheckpoint++;
+      this.#deps.onRouted?.(position.id);
+    }
     if (failure !== undefined) {
       this.#logger.error({ delivery: delivery.id, receivedAt: delivery.receivedAt, fromAlert: from, err: describeError(failure) }, 'remediation: a webhook delivery could not be routed');
       return;
@@ -274,9 +294,20 @@ export class RemediationEngine {
     if (result.actions.length > 0 || result.cancelled.length > 0) this.kick();
   }
 
-  /** Deliveries accepted and not yet routed. */
+  /** Deliveries accepted and not yet (completely) routed. */
   get inboxSize(): number {
-    return this.#store.inboxSize();
+    return this.#deps.inbox.countFrom(this.#position.id);
+  }
+
+  /** Copies the inbox's log into its file after `every` routed deliveries: here, never on the acknowledgement's path. */
+  #checkpointInbox(every: number): void {
+    if (this.#routedSinceCheckpoint < every) return;
+    this.#routedSinceCheckpoint = 0;
+    try {
+      this.#deps.inbox.checkpoint();
+    } catch (error) {
+      this.#logger.warn({ err: describeError(error) }, 'remediation: inbox checkpoint failed; will retry');
+    }
   }
 
   #intakeAlert(alert: WebhookAlert, payload: WebhookPayload, now: string, result: IntakeResult, afterCommit: (() => void)[]): void {
@@ -430,7 +461,7 @@ export class RemediationEngine {
         await Promise.all([...this.#inFlight.values()].map((r) => r.done));
         continue;
       }
-      if (this.#stopped || this.#store.inboxSize() === 0) return;
+      if (this.#stopped || this.inboxSize === 0) return;
       this.#scheduleInbox();
     }
   }
@@ -444,7 +475,7 @@ export class RemediationEngine {
   #pass(): void {
     // Route before acting: a resolve still in the inbox may cancel what would start now, and the
     // webhook's deliveries get the event loop first. The inbox slice kicks the worker once it is empty.
-    if (this.paused || this.#store.inboxHead(1).length > 0) return;
+    if (this.paused || this.#deps.inbox.next(this.#position.id) !== undefined) return;
     let afterId = 0;
     for (let scanned = 0; scanned < PASS_SCAN_LIMIT; ) {
       const page = this.#store.actionsInStates(['pending', 'approved'], { afterId, limit: PASS_PAGE });

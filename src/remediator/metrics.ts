@@ -36,7 +36,7 @@ export function renderRemediatorMetrics(engine: RemediationEngine, store: Remedi
   const states = registry.gauge('warren_remediation_actions_by_state', 'Actions in the audit trail by state.', ['state']);
   for (const state of ACTION_STATES) states.set([state], byState.get(state) ?? 0);
   registry.gauge('warren_remediation_breakers_open', 'Circuit breakers (rule, target) open now.').set([], store.openBreakers(new Date(now()).toISOString()).length);
-  registry.gauge('warren_remediation_inbox', 'Webhook deliveries persisted and not yet routed (deduplicated, matched to rules).').set([], store.inboxSize());
+  registry.gauge('warren_remediation_inbox', 'Webhook deliveries persisted and not yet routed (deduplicated, matched to rules).').set([], engine.inboxSize);
   registry.gauge('warren_remediation_locks_held', 'Target locks held by running actions.').set([], engine.locks.size);
   registry.gauge('warren_remediation_paused', '1 while remediation is paused (POST /api/v1/pause).').set([], engine.paused ? 1 : 0);
   return registry.renderChunks();

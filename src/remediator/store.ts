@@ -104,12 +104,9 @@ export interface ActionFilter {
   limit?: number | undefined;
 }
 
-export interface InboxDelivery {
+/** Where routing resumes in the inbox: deliveries below `id` are routed, and `routed` alerts of `id`. */
+export interface InboxPosition {
   id: number;
-  receivedAt: string;
-  /** The validated webhook payload, as JSON. */
-  payload: string;
-  /** How many of its alerts are routed already. */
   routed: number;
 }
 
@@ -182,8 +179,6 @@ CREATE TABLE IF NOT EXISTS attempts (rule TEXT NOT NULL, target TEXT NOT NULL, a
 CREATE INDEX IF NOT EXISTS attempts_key ON attempts(rule, target, at);
 CREATE TABLE IF NOT EXISTS breakers (rule TEXT NOT NULL, target TEXT NOT NULL, opened_at TEXT NOT NULL, open_until TEXT NOT NULL, attempts INTEGER NOT NULL, PRIMARY KEY (rule, target));
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
--- routed: how many of the delivery's alerts are routed already (a large delivery is routed in parts).
-CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at TEXT NOT NULL, payload TEXT NOT NULL, routed INTEGER NOT NULL DEFAULT 0);
 `;
 
 type Row = Record<string, SQLInputValue>;
@@ -207,9 +202,6 @@ export class RemediationStore {
       // survives a power loss, while the worker's many small bookkeeping writes skip the fsync.
       this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
       this.#db.exec(SCHEMA);
-      // State files from before deliveries were routed in parts lack the progress column.
-      const inboxColumns = this.#db.prepare('PRAGMA table_info(inbox)').all() as { name: string }[];
-      if (!inboxColumns.some((column) => column.name === 'routed')) this.#db.exec('ALTER TABLE inbox ADD COLUMN routed INTEGER NOT NULL DEFAULT 0');
       const version = this.#prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
       if (version && Number(version.value) !== SCHEMA_VERSION) {
         throw new WarrenError('STATE_UNAVAILABLE', `${file}: state schema version ${version.value}, this warren understands ${SCHEMA_VERSION}`);
@@ -257,28 +249,25 @@ export class RemediationStore {
     }
   }
 
-  /** Persists a validated webhook delivery for routing; returns its inbox id. */
-  addToInbox(payloadJson: string, now: string): number {
-    return Number(this.#prepare('INSERT INTO inbox (received_at, payload) VALUES (?, ?)').run(now, payloadJson).lastInsertRowid);
+  /** Where routing resumes in the inbox (inbox.ts): the delivery id, and how many of its alerts are routed. */
+  inboxPosition(): InboxPosition {
+    const row = this.#prepare(`SELECT value FROM meta WHERE key = 'inbox_position'`).get() as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as InboxPosition) : { id: 0, routed: 0 };
   }
 
-  /** The oldest deliveries not yet (completely) routed. */
-  inboxHead(limit: number): InboxDelivery[] {
-    const rows = this.#prepare('SELECT id, received_at, payload, routed FROM inbox ORDER BY id LIMIT ?').all(limit) as { id: number; received_at: string; payload: string; routed: number }[];
-    return rows.map((row) => ({ id: Number(row.id), receivedAt: String(row.received_at), payload: String(row.payload), routed: Number(row.routed) }));
+  setInboxPosition(position: InboxPosition): void {
+    this.#prepare(`INSERT INTO meta (key, value) VALUES ('inbox_position', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(JSON.stringify(position));
   }
 
-  /** Records that the first `routed` alerts of a delivery are routed. */
-  setInboxProgress(id: number, routed: number): void {
-    this.#prepare('UPDATE inbox SET routed = ? WHERE id = ?').run(routed, id);
+  /** Deliveries an older warren kept in this file's own inbox table, oldest first. */
+  legacyInbox(): { payload: string }[] {
+    const table = this.#db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'inbox'`).get();
+    if (!table) return [];
+    return this.#db.prepare('SELECT payload FROM inbox ORDER BY id').all().map((row) => ({ payload: String(row.payload) }));
   }
 
-  removeFromInbox(id: number): void {
-    this.#prepare('DELETE FROM inbox WHERE id = ?').run(id);
-  }
-
-  inboxSize(): number {
-    return Number((this.#prepare('SELECT COUNT(*) AS n FROM inbox').get() as { n: number }).n);
+  dropLegacyInbox(): void {
+    this.#db.exec('DROP TABLE IF EXISTS inbox');
   }
 
   /**

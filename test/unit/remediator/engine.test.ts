@@ -11,6 +11,7 @@ import { parseWebhookPayload } from '../../../src/remediator/alert-payload.ts';
 import { RemediationEngine } from '../../../src/remediator/engine.ts';
 import type { Notifier } from '../../../src/remediator/strategies/strategy.ts';
 import { requiresCredentials, withMode } from '../../../src/remediator/settings.ts';
+import { Inbox } from '../../../src/remediator/inbox.ts';
 import { RemediationStore } from '../../../src/remediator/store.ts';
 import { alert, configWith, deferred, payload, scriptedStrategy, silentLogger, type ScriptedStrategy } from './support.ts';
 
@@ -78,6 +79,7 @@ function harness(remediationYaml = RULES, options: { file?: string; start?: bool
     notifier,
     strategies: { sync_queue: primary, notify_only: fallback },
     now: () => clock.now,
+    inbox: new Inbox(':memory:'),
   });
   open.push({ engine, store });
   if (options.start !== false) engine.start();

@@ -10,6 +10,7 @@ import { listen } from '../../../src/http/server.ts';
 import { promtoolCheckMetrics } from '../../support/promtool.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRemediatorApp, type RemediatorApp } from '../../../src/remediator/app.ts';
+import { inboxFileFor } from '../../../src/remediator/inbox.ts';
 import { RemediationStore } from '../../../src/remediator/store.ts';
 import { isWarrenError } from '../../../src/errors.ts';
 import { alert, configWith, local, payload, scriptedStrategy, silentLogger } from './support.ts';
@@ -60,7 +61,7 @@ describe('POST /api/v1/alerts', () => {
     expect(response.body).toEqual({ status: 'accepted', delivery: 1, alerts: 1 });
     await local(app).engine.idle();
     expect(local(app).store.getAction(1)).toMatchObject({ state: 'pending', rule: 'sync', receiver: 'warren-remediator' });
-    expect(local(app).store.inboxSize()).toBe(0);
+    expect(local(app).engine.inboxSize).toBe(0);
   });
 
   it('answers 200 to a duplicate delivery and records nothing new', async () => {
@@ -193,7 +194,7 @@ describe('POST /api/v1/alerts', () => {
       local(app).engine.setPaused(true, 'test');
       // Another process breaks the database under the running remediator: the delivery cannot be
       // written, so nothing may be kept and the answer must make Alertmanager retry.
-      const vandal = new DatabaseSync(file);
+      const vandal = new DatabaseSync(inboxFileFor(file));
       vandal.exec('DROP TABLE inbox;');
       vandal.close();
       const failed = await post(app, payload([unsynced()]));

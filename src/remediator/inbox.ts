@@ -1,0 +1,129 @@
+// The inbox: webhook deliveries, validated and committed to disk (synchronous=FULL) before
+// Alertmanager gets its 200, waiting to be routed. It is a SQLite file of its own beside the state
+// file, with one writer (the intake) and one reader (the engine), so that an acknowledgement waits
+// for its own small disk flush only: not for the engine's transactions, its checkpoints, or the
+// flush of everything the engine wrote. The engine records how far it has routed in the state file,
+// together with what routing produced; rows before that point are deleted later by the writer, so
+// deleting is never on the acknowledgement's path and a lost delete costs nothing.
+import { mkdirSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { WarrenError } from '../errors.ts';
+
+export interface InboxDelivery {
+  id: number;
+  receivedAt: string;
+  /** The validated webhook payload, as JSON. */
+  payload: string;
+}
+
+/** How long routed rows may linger when no delivery arrives to delete them along with its insert. */
+const FORGET_DELAY_MS = 1_000;
+
+/** The inbox file for a state file: `remediator.db` -> `remediator.inbox.db`. */
+export function inboxFileFor(stateFile: string): string {
+  if (stateFile === ':memory:') return ':memory:';
+  const extension = extname(stateFile);
+  const known = ['.db', '.sqlite', '.sqlite3'].includes(extension.toLowerCase());
+  return known ? join(dirname(stateFile), `${basename(stateFile, extension)}.inbox${extension}`) : `${stateFile}.inbox`;
+}
+
+export class Inbox {
+  readonly file: string;
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+  /** Rows below this id are routed and may be deleted. */
+  #forgetBelow = 0;
+  #forgotten = 0;
+  #forgetTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * `checkpoints: false` for the writer when another connection (the engine's) checkpoints: copying
+   * the log into the file, and its flush, then never happen on the acknowledgement's path.
+   */
+  constructor(file: string, options: { checkpoints?: boolean } = {}) {
+    this.file = file;
+    try {
+      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+      this.#db = new DatabaseSync(file);
+      this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
+      if (options.checkpoints === false) this.#db.exec('PRAGMA wal_autocheckpoint = 0');
+      this.#db.exec('CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at TEXT NOT NULL, payload TEXT NOT NULL)');
+    } catch (error) {
+      throw new WarrenError('STATE_UNAVAILABLE', `cannot open the remediation inbox ${file}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  #prepare(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** Persists deliveries in one durable transaction (one disk flush for all) and returns their ids. */
+  add(payloadJsons: readonly string[], now: string): number[] {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const insert = this.#prepare('INSERT INTO inbox (received_at, payload) VALUES (?, ?)');
+      const ids = payloadJsons.map((json) => Number(insert.run(now, json).lastInsertRowid));
+      this.#deleteForgotten();
+      this.#db.exec('COMMIT');
+      return ids;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /** The oldest delivery with an id of at least `fromId`. */
+  next(fromId: number): InboxDelivery | undefined {
+    const row = this.#prepare('SELECT id, received_at, payload FROM inbox WHERE id >= ? ORDER BY id LIMIT 1').get(fromId) as { id: number; received_at: string; payload: string } | undefined;
+    return row && { id: Number(row.id), receivedAt: String(row.received_at), payload: String(row.payload) };
+  }
+
+  /** Deliveries with an id of at least `fromId`. */
+  countFrom(fromId: number): number {
+    return Number((this.#prepare('SELECT COUNT(*) AS n FROM inbox WHERE id >= ?').get(fromId) as { n: number }).n);
+  }
+
+  /** Rows below `id` are routed: they go with the next insert, or after a quiet second. */
+  forgetBelow(id: number): void {
+    if (id <= this.#forgetBelow) return;
+    this.#forgetBelow = id;
+    if (this.#forgetTimer) return;
+    this.#forgetTimer = setTimeout(() => {
+      this.#forgetTimer = undefined;
+      if (this.#forgotten >= this.#forgetBelow || !this.#db.isOpen) return;
+      try {
+        this.#db.exec('BEGIN IMMEDIATE');
+        this.#deleteForgotten();
+        this.#db.exec('COMMIT');
+      } catch {
+        if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+        // Harmless: the rows are past the engine's position, and the next insert deletes them.
+      }
+    }, FORGET_DELAY_MS);
+    this.#forgetTimer.unref();
+  }
+
+  #deleteForgotten(): void {
+    if (this.#forgotten >= this.#forgetBelow) return;
+    this.#prepare('DELETE FROM inbox WHERE id < ?').run(this.#forgetBelow);
+    this.#forgotten = this.#forgetBelow;
+  }
+
+  /** Copies the log into the file without waiting for (or blocking) the writer. */
+  checkpoint(): void {
+    this.#db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+  }
+
+  close(): void {
+    if (this.#forgetTimer) clearTimeout(this.#forgetTimer);
+    this.#forgetTimer = undefined;
+    this.#statements.clear();
+    if (this.#db.isOpen) this.#db.close();
+  }
+}
