@@ -11,11 +11,9 @@ import { basicAuthAccepts, secretsEqual } from '../http/basic-auth.ts';
 import { send, sendJson } from '../http/respond.ts';
 import type { Logger } from '../logging.ts';
 import { TEXT_CONTENT_TYPE } from '../metrics/registry.ts';
-import { parseWebhookPayload } from './alert-payload.ts';
 import type { ClusterAccess, RemediationEngine } from './engine.ts';
 import { createEngineRuntime } from './engine-runtime.ts';
 import { inlineBackend, threadedBackend, type EngineClient, type RemediatorBackend, type RemediatorWorkerData } from './engine-host.ts';
-import { IntakeQueue } from './intake-queue.ts';
 import { requiresCredentials, type RemediatorSettings } from './settings.ts';
 import { ACTION_STATES, type ActionFilter, type ActionState, type RemediationStore } from './store.ts';
 import type { Strategy } from './strategies/strategy.ts';
@@ -74,7 +72,6 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
     local = { engine: runtime.engine, store: runtime.store };
   }
   const { engine } = backend;
-  const intake = new IntakeQueue(backend.persist);
   /** Webhook answers by HTTP status, counted here where they are answered. */
   const webhookRequests = new Map<string, number>();
   const countWebhook = (status: number) => webhookRequests.set(String(status), (webhookRequests.get(String(status)) ?? 0) + 1);
@@ -103,24 +100,17 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
       response.setHeader('connection', 'close');
       return answer(413, { error: `body larger than remediation.max_body_size (${settings.maxBodyBytes} bytes)` });
     }
-    let json: unknown;
+    let outcome;
     try {
-      json = JSON.parse(body.toString('utf8'));
-    } catch (error) {
-      return answer(400, { error: `body is not JSON: ${(error as Error).message}` });
-    }
-    const parsed = parseWebhookPayload(json);
-    if (!parsed.ok) return answer(400, { error: 'not an Alertmanager webhook payload (version 4)', problems: parsed.problems });
-    let delivery;
-    try {
-      delivery = await intake.submit(parsed.payload);
+      outcome = await backend.accept(body.toString('utf8'));
     } catch (error) {
       // The only case Alertmanager should retry: nothing was recorded.
       logger.error({ err: describeError(error) }, 'could not persist a webhook delivery; answering 500 so that Alertmanager retries');
       return answer(500, { error: 'could not persist the alerts; retry' });
     }
+    if (!outcome.ok) return answer(400, outcome.problems ? { error: outcome.error, problems: outcome.problems } : { error: outcome.error });
     // Persisted; deduplication and routing follow at once (GET /api/v1/actions?fingerprint=...).
-    answer(200, { status: 'accepted', delivery, alerts: parsed.payload.alerts.length });
+    answer(200, { status: 'accepted', delivery: outcome.delivery, alerts: outcome.alerts });
   }
 
   async function listActions(url: URL, response: ServerResponse): Promise<void> {

@@ -1,16 +1,16 @@
-// Where the remediator's work runs. The HTTP thread only authenticates, parses, validates and
-// answers; the rest is behind two promise-returning interfaces that work the same either way:
-//   - persist: writes validated deliveries to the inbox, durably (the 200 waits for this);
-//   - engine:  routing, guards, strategies and the audit trail (EngineCalls).
+// Where the remediator's work runs. The HTTP thread only authenticates, reads bodies and answers;
+// the rest is behind two promise-returning interfaces that work the same either way:
+//   - accept: parses and validates a delivery and writes it to the inbox, durably (the 200 waits for this);
+//   - engine: routing, guards, strategies and the audit trail (EngineCalls).
 // `warren remediator` runs each in a worker thread of its own (threadedBackend): the inbox writer
-// spends its time waiting for its disk flush, the engine keeps the second core busy, and neither
-// holds up the parsing of the next request. Tests that script strategies run both in their own
+// spends most of its time waiting for its disk flush, the engine keeps the second core busy, and
+// neither holds up the next request. Tests that script strategies run both in their own
 // thread (inlineBackend).
 import { MessageChannel } from 'node:worker_threads';
 import type { ConfigSource } from '../config/source.ts';
 import type { Logger } from '../logging.ts';
 import { ENGINE_CALLS, type EngineCalls, type EngineRuntime } from './engine-runtime.ts';
-import type { PersistDeliveries } from './intake-queue.ts';
+import { Intake, type IntakeOutcome } from './intake.ts';
 import type { RemediatorOverrides } from './settings.ts';
 import { startWorker } from './worker-rpc.ts';
 
@@ -20,7 +20,8 @@ export type EngineClient = {
 
 export interface RemediatorBackend {
   engine: EngineClient;
-  persist: PersistDeliveries;
+  /** Parses, validates and persists one delivery's body; rejects only when it could not be persisted (a 500). */
+  accept(body: string): Promise<IntakeOutcome>;
   /** Resolves with the reason if a worker thread stops on its own. */
   failed: Promise<Error>;
   /** Stops taking deliveries, then stops the engine (running actions get `graceMs`). */
@@ -43,13 +44,13 @@ export function inlineBackend(runtime: EngineRuntime, now: () => number = Date.n
     const call = runtime.calls[method] as (...args: unknown[]) => unknown;
     engine[method] = async (...args: unknown[]) => call(...args);
   }
+  const intake = new Intake(
+    (payloadJsons) => runtime.inbox.add(payloadJsons, new Date(now()).toISOString()),
+    () => runtime.engine.inboxChanged(),
+  );
   return {
     engine: engine as EngineClient,
-    async persist(payloadJsons) {
-      const ids = runtime.inbox.add(payloadJsons, new Date(now()).toISOString());
-      runtime.engine.inboxChanged();
-      return ids;
-    },
+    accept: (body) => intake.accept(body),
     failed: new Promise<Error>(() => undefined), // fails with this thread
     close: (graceMs) => runtime.close(graceMs),
   };
@@ -64,7 +65,7 @@ export function threadedBackend(data: RemediatorWorkerData, logger: Logger): Rem
   for (const method of ENGINE_CALLS) engine[method] = (...args: unknown[]) => engineWorker.call(method, args);
   return {
     engine: engine as EngineClient,
-    persist: (payloadJsons) => intake.call('add', [payloadJsons]) as Promise<number[]>,
+    accept: (body) => intake.call('accept', [body]) as Promise<IntakeOutcome>,
     failed: Promise.race([intake.failed, engineWorker.failed]),
     async close(graceMs) {
       await intake.close([]);

@@ -1,11 +1,13 @@
-// The inbox writer's worker thread (see engine-host.ts): commits validated deliveries to the inbox
-// file, each batch with one disk flush, answers with their ids, and tells the engine. It deletes
-// what the engine reports routed along with later inserts. Nothing else runs here, so a delivery's
-// acknowledgement waits only for its own flush.
+// The inbox writer's worker thread (see engine-host.ts): parses and validates delivery bodies,
+// commits the valid ones to the inbox file (deliveries of one turn with one disk flush), answers,
+// and tells the engine. It deletes what the engine reports routed along with later inserts. Nothing
+// else runs here, so an acknowledgement waits only for its own parsing and flush, and a slow disk
+// never stalls the HTTP thread (health, metrics and the API keep answering).
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { loadConfigSource } from '../config/source.ts';
 import type { InboxNews, RemediatorWorkerData } from './engine-host.ts';
 import { Inbox, inboxFileFor } from './inbox.ts';
+import { Intake } from './intake.ts';
 import { remediatorSettings } from './settings.ts';
 import { reportFatal, serveCalls } from './worker-rpc.ts';
 
@@ -26,34 +28,13 @@ function main(): void {
   data.news.on('message', (news: InboxNews) => {
     if ('forgetBelow' in news) inbox.forgetBelow(news.forgetBelow);
   });
-  // Group commit across calls: what arrives while a flush is under way is written by the next one,
-  // all together, so a slow disk slows every acknowledgement a little rather than queueing them.
-  let waiting: { payloadJsons: string[]; resolve: (ids: number[]) => void; reject: (error: unknown) => void }[] = [];
-  const flush = () => {
-    const batch = waiting;
-    waiting = [];
-    try {
-      const ids = inbox.add(batch.flatMap((call) => call.payloadJsons), new Date().toISOString());
-      let offset = 0;
-      for (const call of batch) {
-        call.resolve(ids.slice(offset, offset + call.payloadJsons.length));
-        offset += call.payloadJsons.length;
-      }
-      data.news.postMessage({ delivered: true } satisfies InboxNews);
-    } catch (error) {
-      for (const call of batch) call.reject(error);
-    }
-  };
+  const intake = new Intake(
+    (payloadJsons) => inbox.add(payloadJsons, new Date().toISOString()),
+    () => data.news.postMessage({ delivered: true } satisfies InboxNews),
+  );
   serveCalls(
     port,
-    {
-      add(payloadJsons) {
-        return new Promise<number[]>((resolve, reject) => {
-          if (waiting.length === 0) setImmediate(flush); // after every call this turn has received
-          waiting.push({ payloadJsons: payloadJsons as string[], resolve, reject });
-        });
-      },
-    },
+    { accept: (body) => intake.accept(body as string) },
     async () => {
       inbox.close();
       data.news.close();

@@ -1,7 +1,8 @@
 // The remediator as `warren remediator` runs it: the engine in a worker thread that loads the
 // configuration itself, reached only through its client. Same HTTP contract as webhook.test.ts;
 // here what matters is that every call crosses the thread and the state lands in the state file.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -54,11 +55,23 @@ function threadedApp(file: string, overrides: { mode?: string } = {}): Remediato
 
 const auth = { authorization: `Bearer ${TOKEN}` };
 
+/** The nice value of every thread of this process, the main thread first (Linux /proc). */
+function threadNiceValues(): number[] {
+  const tasks = readdirSync('/proc/self/task').sort((a, b) => Number(a) - Number(b));
+  // Field 19 of stat; the command name (field 2) may hold spaces, so count from its closing parenthesis.
+  return tasks.map((task) => Number(readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]));
+}
+
 describe('the engine in a worker thread', () => {
   it('acknowledges, routes and acts on deliveries, and serves the API and metrics across the thread', async () => {
     const stateFile = join(dir, 'state.db');
     const app = threadedApp(writeConfig(stateFile), { mode: 'dry_run' });
     await app.start();
+    // The engine's thread, and only it, yields the CPU to the acknowledgement path (Linux: nice is per thread).
+    const base = getPriority();
+    const nices = threadNiceValues();
+    expect(nices[0]).toBe(base);
+    if (base < 19) expect(nices.filter((nice) => nice === Math.min(19, base + 10))).toHaveLength(1);
     const body = JSON.stringify(payload([alert({ alertname: 'One', queue: 'a' }), alert({ alertname: 'Two', queue: 'b' })]));
     const answer = await request(app.handle).post('/api/v1/alerts').set(auth).set('content-type', 'application/json').send(body);
     expect(answer.status).toBe(200);

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseWebhookPayload, type WebhookPayload } from '../../../src/remediator/alert-payload.ts';
 import { RemediationEngine } from '../../../src/remediator/engine.ts';
 import { Inbox, inboxFileFor } from '../../../src/remediator/inbox.ts';
-import { IntakeQueue } from '../../../src/remediator/intake-queue.ts';
+import { Intake } from '../../../src/remediator/intake.ts';
 import { RemediationStore } from '../../../src/remediator/store.ts';
 import { alert, configWith, payload, silentLogger } from './support.ts';
 
@@ -35,58 +35,72 @@ function engineOn(file = join(dir, 'state.db')) {
   const engine = new RemediationEngine({ settings: config.remediation, config, store, inbox, onRouted: (below) => inbox.forgetBelow(below), logger: silentLogger, clusterAccess: () => { throw new Error('unused'); }, notifier: { configured: false, notify: async () => true } });
   engine.setPaused(true, 'test');
   const batches: number[] = [];
-  const persist = async (payloadJsons: string[]) => {
-    batches.push(payloadJsons.length);
-    const ids = inbox.add(payloadJsons, new Date().toISOString());
-    engine.inboxChanged();
-    return ids;
-  };
+  const intake = new Intake(
+    (payloadJsons) => {
+      batches.push(payloadJsons.length);
+      return inbox.add(payloadJsons, new Date().toISOString());
+    },
+    () => engine.inboxChanged(),
+  );
   const close = async () => {
     await engine.stop(0);
     store.close();
     inbox.close();
   };
-  return { engine, store, inbox, batches, persist, close };
+  return { engine, store, inbox, batches, intake, close };
 }
 
+const body = (alerts: ReturnType<typeof alert>[]): string => JSON.stringify(payload(alerts));
 const parsed = (alerts: ReturnType<typeof alert>[]): WebhookPayload => {
   const result = parseWebhookPayload(payload(alerts));
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
   return result.payload;
 };
 
-describe('IntakeQueue (group commit)', () => {
+describe('Intake (validation and group commit)', () => {
   it('writes deliveries of one event-loop turn in one transaction and answers each on its own', async () => {
-    const { engine, store, batches, persist, close } = engineOn();
-    const queue = new IntakeQueue(persist);
-    const deliveries = await Promise.all([1, 2, 3].map((n) => queue.submit(parsed([alert({ alertname: `A${n}` })]))));
+    const { engine, store, batches, intake, close } = engineOn();
+    const outcomes = await Promise.all([1, 2, 3].map((n) => intake.accept(body([alert({ alertname: `A${n}` })]))));
     expect(batches).toEqual([3]);
-    expect(new Set(deliveries).size).toBe(3);
+    expect(new Set(outcomes.map((o) => o.ok && o.delivery)).size).toBe(3);
+    expect(outcomes.every((o) => o.ok && o.alerts === 1)).toBe(true);
     expect(engine.inboxSize).toBe(3); // persisted before the answer, routed right after
     await engine.idle();
     expect(engine.inboxSize).toBe(0);
     expect(store.listActions()).toHaveLength(3);
     // A later turn is a new batch.
-    await queue.submit(parsed([alert({ alertname: 'A4' })]));
+    await intake.accept(body([alert({ alertname: 'A4' })]));
     expect(batches).toEqual([3, 1]);
     await close();
   });
 
   it('answers every delivery of a batch with the error when the batch could not be persisted', async () => {
-    const queue = new IntakeQueue(async () => {
+    const intake = new Intake(() => {
       throw new Error('disk full');
     });
-    const outcomes = await Promise.allSettled([1, 2].map((n) => queue.submit(parsed([alert({ alertname: `A${n}` })]))));
+    const outcomes = await Promise.allSettled([1, 2].map((n) => intake.accept(body([alert({ alertname: `A${n}` })]))));
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
   });
 
+  it('answers malformed bodies without persisting anything, naming what is wrong', async () => {
+    const persisted: string[][] = [];
+    const intake = new Intake((payloadJsons) => {
+      persisted.push(payloadJsons);
+      return payloadJsons.map((_, i) => i + 1);
+    });
+    expect(await intake.accept('{"version": "4",')).toMatchObject({ ok: false, error: expect.stringMatching(/^body is not JSON/) });
+    const noFingerprint = await intake.accept(JSON.stringify(payload([{ ...alert({ alertname: 'X' }), fingerprint: 'not hex' }])));
+    expect(noFingerprint).toMatchObject({ ok: false, problems: [{ path: 'alerts[0].fingerprint' }] });
+    expect(persisted).toEqual([]);
+  });
+
   it('a delivery whose routing fails leaves the others of its batch routed, and the inbox empty', async () => {
-    const { engine, store, persist, close } = engineOn();
-    const queue = new IntakeQueue(persist);
+    const { engine, store, inbox, close } = engineOn();
     const good = parsed([alert({ alertname: 'Good' })]);
-    // A payload that throws while routing (validation would never let it through; forced here).
+    // A payload that throws while routing (validation would never let it through; written directly).
     const bad = { ...parsed([alert({ alertname: 'Bad' })]), alerts: [null] } as unknown as WebhookPayload;
-    await Promise.all([queue.submit(good), queue.submit(bad)]);
+    inbox.add([JSON.stringify(good), JSON.stringify(bad)], new Date().toISOString());
+    engine.inboxChanged();
     await engine.idle();
     expect(store.listActions().map((a) => a.alert.labels.alertname)).toEqual(['Good']);
     expect(engine.inboxSize).toBe(0);
@@ -107,7 +121,7 @@ describe('IntakeQueue (group commit)', () => {
   });
 
   it('routes a large delivery in parts, recording its progress, and counts every alert once', async () => {
-    const { engine, store, persist, close } = engineOn();
+    const { engine, store, intake, close } = engineOn();
     const parts: number[] = [];
     const setInboxPosition = store.setInboxPosition.bind(store);
     store.setInboxPosition = (position) => {
@@ -115,7 +129,7 @@ describe('IntakeQueue (group commit)', () => {
       setInboxPosition(position);
     };
     const alerts = Array.from({ length: 2000 }, (_, i) => alert({ alertname: 'Big', queue: `q${i}` }));
-    await new IntakeQueue(persist).submit(parsed(alerts));
+    await intake.accept(body(alerts));
     await engine.idle();
     // Each part routed at least one alert more than the last (a part holds the engine ~1 ms).
     expect(parts.length).toBeGreaterThan(0);
@@ -142,8 +156,8 @@ describe('IntakeQueue (group commit)', () => {
   });
 
   it('takes a delivery without alerts out of the inbox', async () => {
-    const { engine, store, persist, close } = engineOn();
-    await new IntakeQueue(persist).submit(parsed([]));
+    const { engine, store, intake, close } = engineOn();
+    await intake.accept(body([]));
     await engine.idle();
     expect(engine.inboxSize).toBe(0);
     expect(store.listActions()).toEqual([]);
@@ -151,12 +165,11 @@ describe('IntakeQueue (group commit)', () => {
   });
 
   it('deletes routed deliveries from the inbox file along with a later insert', async () => {
-    const { engine, inbox, persist, close } = engineOn();
-    const queue = new IntakeQueue(persist);
-    await queue.submit(parsed([alert({ alertname: 'First' })]));
+    const { engine, inbox, intake, close } = engineOn();
+    await intake.accept(body([alert({ alertname: 'First' })]));
     await engine.idle();
     expect(inbox.countFrom(0)).toBe(1); // routed, not yet deleted: deleting is never on the acknowledgement's path
-    await queue.submit(parsed([alert({ alertname: 'Second' })]));
+    await intake.accept(body([alert({ alertname: 'Second' })]));
     expect(inbox.countFrom(0)).toBe(1);
     await close();
   });
