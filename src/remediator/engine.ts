@@ -106,6 +106,13 @@ export class RemediationEngine {
   start(): void {
     const now = this.#iso();
     this.#position = this.#store.inboxPosition();
+    if (this.#position.id > this.#deps.inbox.lastId() + 1) {
+      // The inbox file is newer than the state (deleted, or the state restored from a backup): its
+      // ids started again, and everything in it is unrouted.
+      this.#logger.warn({ position: this.#position, inboxLastId: this.#deps.inbox.lastId() }, 'remediation: the inbox was replaced; routing it from the start');
+      this.#position = { id: 0, routed: 0 };
+      this.#store.setInboxPosition(this.#position);
+    }
     // Deliveries an older warren accepted into the state file itself: moved to the inbox first
     // (a crash in between repeats some, which deduplication absorbs).
     const legacy = this.#store.legacyInbox();
@@ -213,11 +220,11 @@ export class RemediationEngine {
   }
 
   /**
-   * Routes inbox deliveries for about a millisecond, then yields, so that an inbox commit (the
-   * webhook waiting for its 200) never waits long behind routing. The unit of work is one alert, not
+   * Routes inbox deliveries for about a millisecond, then yields, so that the engine's other work
+   * (API calls, running actions) never waits long behind a burst. The unit of work is one alert, not
    * one delivery: a 50-alert delivery takes a few milliseconds to route, so a large one is routed in
    * several transactions, each recording how far it got together with the alerts it routed, so a
-   * crash resumes exactly there. The delivery leaves the inbox with its last alert.
+   * crash resumes exactly there. The position moves past a delivery with its last alert.
    */
   #routeInboxSlice(): void {
     this.#inboxScheduled = false;
@@ -246,7 +253,20 @@ export class RemediationEngine {
   /** Routes alerts of one inbox delivery, from where an earlier part stopped, until it is done or `deadline` passes. */
   #routeDeliveryPart(delivery: InboxDelivery, deadline: number): void {
     // Parsed once, however many parts it takes.
-    if (this.#headDelivery?.id !== delivery.id) this.#headDelivery = { id: delivery.id, payload: JSON.parse(delivery.payload) as WebhookPayload };
+    if (this.#headDelivery?.id !== delivery.id) {
+      let parsed: WebhookPayload;
+      try {
+        parsed = JSON.parse(delivery.payload) as WebhookPayload;
+      } catch (error) {
+        // Written validated, so the row is damaged: skipped (and said), never retried forever.
+        this.#logger.error({ delivery: delivery.id, receivedAt: delivery.receivedAt, err: describeError(error) }, 'remediation: a webhook delivery in the inbox is unreadable; skipped');
+        this.#position = { id: delivery.id + 1, routed: 0 };
+        this.#store.setInboxPosition(this.#position);
+        this.#deps.onRouted?.(this.#position.id);
+        return;
+      }
+      this.#headDelivery = { id: delivery.id, payload: parsed };
+    }
     const { payload } = this.#headDelivery;
     const from = delivery.id === this.#position.id ? this.#position.routed : 0;
     const now = this.#iso();

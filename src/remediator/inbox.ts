@@ -84,6 +84,12 @@ export class Inbox {
     return row && { id: Number(row.id), receivedAt: String(row.received_at), payload: String(row.payload) };
   }
 
+  /** The highest id ever given out (ids are never reused), 0 for a new inbox. */
+  lastId(): number {
+    const row = this.#prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'inbox'`).get() as { seq: number } | undefined;
+    return row ? Number(row.seq) : 0;
+  }
+
   /** Deliveries with an id of at least `fromId`. */
   countFrom(fromId: number): number {
     return Number((this.#prepare('SELECT COUNT(*) AS n FROM inbox WHERE id >= ?').get(fromId) as { n: number }).n);

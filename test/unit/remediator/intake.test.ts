@@ -94,15 +94,15 @@ describe('Intake (validation and group commit)', () => {
     expect(persisted).toEqual([]);
   });
 
-  it('a delivery whose routing fails leaves the others of its batch routed, and the inbox empty', async () => {
+  it('a delivery whose routing fails, or whose row is damaged, is skipped and does not hold up the others', async () => {
     const { engine, store, inbox, close } = engineOn();
     const good = parsed([alert({ alertname: 'Good' })]);
     // A payload that throws while routing (validation would never let it through; written directly).
     const bad = { ...parsed([alert({ alertname: 'Bad' })]), alerts: [null] } as unknown as WebhookPayload;
-    inbox.add([JSON.stringify(good), JSON.stringify(bad)], new Date().toISOString());
+    inbox.add([JSON.stringify(good), JSON.stringify(bad), '{"damaged": ', JSON.stringify(parsed([alert({ alertname: 'AfterDamage' })]))], new Date().toISOString());
     engine.inboxChanged();
     await engine.idle();
-    expect(store.listActions().map((a) => a.alert.labels.alertname)).toEqual(['Good']);
+    expect(store.listActions().map((a) => a.alert.labels.alertname)).toEqual(['AfterDamage', 'Good']);
     expect(engine.inboxSize).toBe(0);
     await close();
   });
@@ -152,6 +152,18 @@ describe('Intake (validation and group commit)', () => {
     await engine.idle();
     expect(store.listActions().map((a) => a.alert.labels.alertname).sort()).toEqual(['Part2', 'Part3', 'Part4']);
     expect(engine.inboxSize).toBe(0);
+    await close();
+  });
+
+  it('routes an inbox that was replaced (deleted, or the state restored) from its start', async () => {
+    const file = join(dir, 'replaced.db');
+    const { engine, store, inbox, close } = engineOn(file);
+    store.setInboxPosition({ id: 500, routed: 0 }); // the state had routed 499 deliveries of an earlier inbox
+    inbox.add([JSON.stringify(parsed([alert({ alertname: 'AfterReplace' })]))], new Date().toISOString());
+    engine.start();
+    await engine.idle();
+    expect(store.listActions().map((a) => a.alert.labels.alertname)).toEqual(['AfterReplace']);
+    expect(store.inboxPosition()).toEqual({ id: 2, routed: 0 });
     await close();
   });
 
