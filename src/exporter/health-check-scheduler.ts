@@ -5,10 +5,10 @@
 // On a schedule their cost no longer grows with the number of Prometheus servers scraping, and a
 // scrape reports the latest round and its age (warren_health_checks_age_seconds).
 import { z } from 'zod';
-import { untilAborted } from '../abort.ts';
 import { describeError } from '../errors.ts';
 import type { ClusterConfig } from '../config/types.ts';
 import type { HealthCheckResult, ManagementClient } from '../rabbitmq/management/client.ts';
+import { PeriodicRounds } from './periodic-rounds.ts';
 
 /** How far ahead the certificate-expiration check looks. */
 export const CERTIFICATE_WARNING_WEEKS = 4;
@@ -32,68 +32,15 @@ export interface HealthCheckRound {
 const nodeNamesSchema = z.array(z.looseObject({ name: z.string(), running: z.boolean().default(false) }));
 const versionSchema = z.looseObject({ rabbitmq_version: z.string().optional() });
 
-export class HealthCheckScheduler {
-  readonly #cluster: ClusterConfig;
-  readonly #api: ManagementClient;
-  readonly #intervalMs: number;
-  readonly #now: () => number;
-  #latest: HealthCheckRound | undefined;
-  #running: Promise<HealthCheckRound> | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  /** Aborted by stop(), so a round in flight ends its requests instead of outliving the exporter. */
-  #stopping = new AbortController();
-
+export class HealthCheckScheduler extends PeriodicRounds<HealthCheckRound> {
   constructor(cluster: ClusterConfig, api: ManagementClient, intervalMs: number, now: () => number = Date.now) {
-    this.#cluster = cluster;
-    this.#api = api;
-    this.#intervalMs = intervalMs;
-    this.#now = now;
-  }
-
-  /** Checks now and then every interval, until stop(). */
-  start(): void {
-    if (this.#timer) return;
-    void this.#round().catch(() => undefined);
-    this.#timer = setInterval(() => void this.#round().catch(() => undefined), this.#intervalMs);
-    this.#timer.unref();
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    this.#stopping.abort();
-    this.#stopping = new AbortController();
-  }
-
-  /** The latest finished round; the first scrape waits for the first round (up to its deadline). */
-  async latest(signal: AbortSignal): Promise<HealthCheckRound> {
-    if (this.#latest) return this.#latest;
-    return untilAborted(this.#round(), signal);
-  }
-
-  /** Runs a round now (or joins the one running) and returns it. */
-  refresh(): Promise<HealthCheckRound> {
-    return this.#round();
-  }
-
-  #round(): Promise<HealthCheckRound> {
-    this.#running ??= this.#checkAll().finally(() => {
-      this.#running = undefined;
-    });
-    return this.#running;
-  }
-
-  async #checkAll(): Promise<HealthCheckRound> {
-    const signal = this.#stopping.signal;
-    let round: HealthCheckRound;
-    try {
-      round = { checks: await runHealthChecks(this.#cluster, this.#api, signal), finishedAt: this.#now() };
-    } catch (error) {
-      round = { checks: [], error: describeError(error), finishedAt: this.#now() };
-    }
-    // A round cut short by stop() says nothing about the broker.
-    if (!signal.aborted) this.#latest = round;
-    return round;
+    super(async (signal) => {
+      try {
+        return { checks: await runHealthChecks(cluster, api, signal), finishedAt: now() };
+      } catch (error) {
+        return { checks: [], error: describeError(error), finishedAt: now() };
+      }
+    }, intervalMs);
   }
 }
 

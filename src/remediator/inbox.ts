@@ -7,8 +7,9 @@
 // deleting is never on the acknowledgement's path and a lost delete costs nothing.
 import { mkdirSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DatabaseSync } from 'node:sqlite';
 import { WarrenError } from '../errors.ts';
+import { StatementCache } from './statement-cache.ts';
 
 export interface InboxDelivery {
   id: number;
@@ -31,7 +32,7 @@ export function inboxFileFor(stateFile: string): string {
 export class Inbox {
   readonly file: string;
   readonly #db: DatabaseSync;
-  readonly #statements = new Map<string, StatementSync>();
+  readonly #statements: StatementCache;
   /** Rows below this id are routed and may be deleted. */
   #forgetBelow = 0;
   #forgotten = 0;
@@ -46,6 +47,7 @@ export class Inbox {
     try {
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
       this.#db = new DatabaseSync(file);
+      this.#statements = new StatementCache(this.#db);
       this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
       if (options.checkpoints === false) this.#db.exec('PRAGMA wal_autocheckpoint = 0');
       this.#db.exec('CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at TEXT NOT NULL, payload TEXT NOT NULL)');
@@ -54,20 +56,12 @@ export class Inbox {
     }
   }
 
-  #prepare(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
-  }
 
   /** Persists deliveries in one durable transaction (one disk flush for all) and returns their ids. */
   add(payloadJsons: readonly string[], now: string): number[] {
     this.#db.exec('BEGIN IMMEDIATE');
     try {
-      const insert = this.#prepare('INSERT INTO inbox (received_at, payload) VALUES (?, ?)');
+      const insert = this.#statements.get('INSERT INTO inbox (received_at, payload) VALUES (?, ?)');
       const ids = payloadJsons.map((json) => Number(insert.run(now, json).lastInsertRowid));
       this.#deleteForgotten();
       this.#db.exec('COMMIT');
@@ -80,19 +74,19 @@ export class Inbox {
 
   /** The oldest delivery with an id of at least `fromId`. */
   next(fromId: number): InboxDelivery | undefined {
-    const row = this.#prepare('SELECT id, received_at, payload FROM inbox WHERE id >= ? ORDER BY id LIMIT 1').get(fromId) as { id: number; received_at: string; payload: string } | undefined;
+    const row = this.#statements.get('SELECT id, received_at, payload FROM inbox WHERE id >= ? ORDER BY id LIMIT 1').get(fromId) as { id: number; received_at: string; payload: string } | undefined;
     return row && { id: Number(row.id), receivedAt: String(row.received_at), payload: String(row.payload) };
   }
 
   /** The highest id ever given out (ids are never reused), 0 for a new inbox. */
   lastId(): number {
-    const row = this.#prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'inbox'`).get() as { seq: number } | undefined;
+    const row = this.#statements.get(`SELECT seq FROM sqlite_sequence WHERE name = 'inbox'`).get() as { seq: number } | undefined;
     return row ? Number(row.seq) : 0;
   }
 
   /** Deliveries with an id of at least `fromId`. */
   countFrom(fromId: number): number {
-    return Number((this.#prepare('SELECT COUNT(*) AS n FROM inbox WHERE id >= ?').get(fromId) as { n: number }).n);
+    return Number((this.#statements.get('SELECT COUNT(*) AS n FROM inbox WHERE id >= ?').get(fromId) as { n: number }).n);
   }
 
   /** Rows below `id` are routed: they go with the next insert, or after a quiet second. */
@@ -117,7 +111,7 @@ export class Inbox {
 
   #deleteForgotten(): void {
     if (this.#forgotten >= this.#forgetBelow) return;
-    this.#prepare('DELETE FROM inbox WHERE id < ?').run(this.#forgetBelow);
+    this.#statements.get('DELETE FROM inbox WHERE id < ?').run(this.#forgetBelow);
     this.#forgotten = this.#forgetBelow;
   }
 

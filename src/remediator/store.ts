@@ -3,8 +3,9 @@
 // Everything that must survive a restart lives here; the process keeps only locks and counters.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { WarrenError } from '../errors.ts';
+import { StatementCache } from './statement-cache.ts';
 import type { RemediationMode } from './settings.ts';
 
 /** Where an action is in its life. Final states never change again. */
@@ -185,11 +186,7 @@ type Row = Record<string, SQLInputValue>;
 
 export class RemediationStore {
   readonly #db: DatabaseSync;
-  /**
-   * Statements prepared once per SQL text and reused: preparing costs more than running these small
-   * statements (a 50-alert webhook delivery spent about half its intake time in prepare).
-   */
-  readonly #statements = new Map<string, StatementSync>();
+  readonly #statements: StatementCache;
   readonly file: string;
 
   constructor(file: string) {
@@ -197,31 +194,23 @@ export class RemediationStore {
     try {
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
       this.#db = new DatabaseSync(file);
-      // WAL: readers (the audit API) never block the writer. NORMAL survives a process crash; the
-      // webhook's intake commits with FULL (see transaction), so what was answered 200 also
-      // survives a power loss, while the worker's many small bookkeeping writes skip the fsync.
+      this.#statements = new StatementCache(this.#db);
+      // WAL: readers never block the writer. NORMAL survives a process crash; what was answered
+      // 200 is in the inbox (inbox.ts), committed with FULL, so it also survives a power loss,
+      // while the engine's many bookkeeping writes here skip the flush.
       this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
       this.#db.exec(SCHEMA);
-      const version = this.#prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+      const version = this.#statements.get(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
       if (version && Number(version.value) !== SCHEMA_VERSION) {
         throw new WarrenError('STATE_UNAVAILABLE', `${file}: state schema version ${version.value}, this warren understands ${SCHEMA_VERSION}`);
       }
-      this.#prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+      this.#statements.get(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
     } catch (error) {
       if (error instanceof WarrenError) throw error;
       throw new WarrenError('STATE_UNAVAILABLE', `cannot open remediation state ${file}: ${(error as Error).message}`, { cause: error });
     }
   }
 
-  /** A cached prepared statement, for SQL whose text comes from a fixed set. */
-  #prepare(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
-  }
 
   close(): void {
     this.#statements.clear();
@@ -251,12 +240,12 @@ export class RemediationStore {
 
   /** Where routing resumes in the inbox (inbox.ts): the delivery id, and how many of its alerts are routed. */
   inboxPosition(): InboxPosition {
-    const row = this.#prepare(`SELECT value FROM meta WHERE key = 'inbox_position'`).get() as { value: string } | undefined;
+    const row = this.#statements.get(`SELECT value FROM meta WHERE key = 'inbox_position'`).get() as { value: string } | undefined;
     return row ? (JSON.parse(row.value) as InboxPosition) : { id: 0, routed: 0 };
   }
 
   setInboxPosition(position: InboxPosition): void {
-    this.#prepare(`INSERT INTO meta (key, value) VALUES ('inbox_position', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(JSON.stringify(position));
+    this.#statements.get(`INSERT INTO meta (key, value) VALUES ('inbox_position', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(JSON.stringify(position));
   }
 
   /** Deliveries an older warren kept in this file's own inbox table, oldest first. */
@@ -292,15 +281,15 @@ export class RemediationStore {
    */
   recordEpisode(key: string, alert: { fingerprint: string; startsAt: string; status: string }, now: string): boolean {
     const inserted = this
-      .#prepare('INSERT OR IGNORE INTO episodes (key, fingerprint, starts_at, status, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)')
+      .#statements.get('INSERT OR IGNORE INTO episodes (key, fingerprint, starts_at, status, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)')
       .run(key, alert.fingerprint, alert.startsAt, alert.status, now, now);
     if (inserted.changes > 0) return true;
-    this.#prepare('UPDATE episodes SET deliveries = deliveries + 1, last_seen = ? WHERE key = ?').run(now, key);
+    this.#statements.get('UPDATE episodes SET deliveries = deliveries + 1, last_seen = ? WHERE key = ?').run(now, key);
     return false;
   }
 
   hasEpisode(key: string): boolean {
-    return this.#prepare('SELECT 1 FROM episodes WHERE key = ?').get(key) !== undefined;
+    return this.#statements.get('SELECT 1 FROM episodes WHERE key = ?').get(key) !== undefined;
   }
 
   /**
@@ -308,12 +297,12 @@ export class RemediationStore {
    * that keeps firing (and is repeated every repeat_interval) is never forgotten while it fires.
    */
   pruneEpisodes(before: string): number {
-    return Number(this.#prepare('DELETE FROM episodes WHERE last_seen < ?').run(before).changes);
+    return Number(this.#statements.get('DELETE FROM episodes WHERE last_seen < ?').run(before).changes);
   }
 
   insertAction(action: NewAction, now: string): number {
     const result = this
-      .#prepare(
+      .#statements.get(
         `INSERT INTO actions (created_at, updated_at, state, reason, mode, rule, cluster, targets, primary_target, chain, first_strategy, alert, alertname, fingerprint, starts_at, receiver, finished_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -340,7 +329,7 @@ export class RemediationStore {
   }
 
   getAction(id: number): ActionRecord | undefined {
-    const row = this.#prepare('SELECT * FROM actions WHERE id = ?').get(id) as Row | undefined;
+    const row = this.#statements.get('SELECT * FROM actions WHERE id = ?').get(id) as Row | undefined;
     return row && this.#toAction(row, true);
   }
 
@@ -365,18 +354,18 @@ export class RemediationStore {
     const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
     // LIMIT as a parameter: the statement cache then holds one entry per filter combination.
     const sql = `SELECT * FROM actions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.#prepare(sql).all(...args, limit) as Row[]).map((row) => this.#toAction(row, true));
+    return (this.#statements.get(sql).all(...args, limit) as Row[]).map((row) => this.#toAction(row, true));
   }
 
   /** Actions in the given states, oldest first, without steps; a page of `limit` after `afterId`. */
   actionsInStates(states: readonly ActionState[], page: { afterId?: number; limit?: number } = {}): ActionRecord[] {
     const marks = states.map(() => '?').join(',');
-    const rows = this.#prepare(`SELECT * FROM actions WHERE state IN (${marks}) AND id > ? ORDER BY id LIMIT ?`).all(...states, page.afterId ?? 0, page.limit ?? -1) as Row[];
+    const rows = this.#statements.get(`SELECT * FROM actions WHERE state IN (${marks}) AND id > ? ORDER BY id LIMIT ?`).all(...states, page.afterId ?? 0, page.limit ?? -1) as Row[];
     return rows.map((row) => this.#toAction(row, false));
   }
 
   countByState(): Map<ActionState, number> {
-    const rows = this.#prepare('SELECT state, COUNT(*) AS n FROM actions GROUP BY state').all() as { state: ActionState; n: number }[];
+    const rows = this.#statements.get('SELECT state, COUNT(*) AS n FROM actions GROUP BY state').all() as { state: ActionState; n: number }[];
     return new Map(rows.map((row) => [row.state, Number(row.n)]));
   }
 
@@ -385,7 +374,7 @@ export class RemediationStore {
     const marks = from.map(() => '?').join(',');
     const final = FINAL_STATES.includes(to);
     const result = this
-      .#prepare(
+      .#statements.get(
         `UPDATE actions SET state = ?, updated_at = ?, reason = COALESCE(?, reason), error = COALESCE(?, error), approved_by = COALESCE(?, approved_by),
            finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE finished_at END
          WHERE id = ? AND state IN (${marks})`,
@@ -396,14 +385,14 @@ export class RemediationStore {
 
   markStarted(id: number, now: string): boolean {
     const result = this
-      .#prepare(`UPDATE actions SET state = 'running', updated_at = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND state IN ('pending', 'approved')`)
+      .#statements.get(`UPDATE actions SET state = 'running', updated_at = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND state IN ('pending', 'approved')`)
       .run(now, now, id);
     return result.changes > 0;
   }
 
   updateRunning(id: number, now: string, fields: { strategyIndex?: number; before?: unknown; after?: unknown }): void {
     this
-      .#prepare(
+      .#statements.get(
         `UPDATE actions SET updated_at = ?, strategy_index = COALESCE(?, strategy_index),
            before_state = COALESCE(?, before_state), after_state = COALESCE(?, after_state) WHERE id = ?`,
       )
@@ -412,61 +401,61 @@ export class RemediationStore {
 
   finish(id: number, state: ActionState, now: string, fields: { reason?: string | undefined; error?: string | undefined; durationMs?: number | undefined }): void {
     this
-      .#prepare(`UPDATE actions SET state = ?, updated_at = ?, finished_at = ?, reason = COALESCE(?, reason), error = COALESCE(?, error), duration_ms = ? WHERE id = ?`)
+      .#statements.get(`UPDATE actions SET state = ?, updated_at = ?, finished_at = ?, reason = COALESCE(?, reason), error = COALESCE(?, error), duration_ms = ? WHERE id = ?`)
       .run(state, now, now, fields.reason ?? null, fields.error ?? null, fields.durationMs ?? null, id);
   }
 
   appendStep(actionId: number, step: Omit<StepRecord, 'seq'>): number {
-    const next = this.#prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM steps WHERE action_id = ?').get(actionId) as { seq: number };
+    const next = this.#statements.get('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM steps WHERE action_id = ?').get(actionId) as { seq: number };
     const seq = Number(next.seq);
     this
-      .#prepare('INSERT INTO steps (action_id, seq, strategy, phase, description, command, status, started_at, finished_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .#statements.get('INSERT INTO steps (action_id, seq, strategy, phase, description, command, status, started_at, finished_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(actionId, seq, step.strategy, step.phase, step.description, step.command ?? null, step.status, step.startedAt, step.finishedAt ?? null, json(step.detail));
     return seq;
   }
 
   finishStep(actionId: number, seq: number, status: StepStatus, now: string, detail?: unknown): void {
-    this.#prepare('UPDATE steps SET status = ?, finished_at = ?, detail = COALESCE(?, detail) WHERE action_id = ? AND seq = ?').run(status, now, json(detail), actionId, seq);
+    this.#statements.get('UPDATE steps SET status = ?, finished_at = ?, detail = COALESCE(?, detail) WHERE action_id = ? AND seq = ?').run(status, now, json(detail), actionId, seq);
   }
 
   /** Pending, awaiting-approval and approved actions of one firing episode: what a resolve cancels. */
   cancellableFor(fingerprint: string, startsAt: string): { id: number; strategy: string }[] {
     const rows = this
-      .#prepare(`SELECT id, first_strategy FROM actions WHERE fingerprint = ? AND starts_at = ? AND state IN ('pending', 'awaiting_approval', 'approved')`)
+      .#statements.get(`SELECT id, first_strategy FROM actions WHERE fingerprint = ? AND starts_at = ? AND state IN ('pending', 'awaiting_approval', 'approved')`)
       .all(fingerprint, startsAt) as { id: number; first_strategy: string }[];
     return rows.map((row) => ({ id: Number(row.id), strategy: String(row.first_strategy) }));
   }
 
   cooldownUntil(rule: string, target: string): string | undefined {
-    const row = this.#prepare('SELECT until FROM cooldowns WHERE rule = ? AND target = ?').get(rule, target) as { until: string } | undefined;
+    const row = this.#statements.get('SELECT until FROM cooldowns WHERE rule = ? AND target = ?').get(rule, target) as { until: string } | undefined;
     return row?.until;
   }
 
   setCooldown(rule: string, target: string, until: string): void {
-    this.#prepare('INSERT INTO cooldowns (rule, target, until) VALUES (?, ?, ?) ON CONFLICT (rule, target) DO UPDATE SET until = excluded.until').run(rule, target, until);
+    this.#statements.get('INSERT INTO cooldowns (rule, target, until) VALUES (?, ?, ?) ON CONFLICT (rule, target) DO UPDATE SET until = excluded.until').run(rule, target, until);
   }
 
   recordAttempt(rule: string, target: string, at: string): void {
-    this.#prepare('INSERT INTO attempts (rule, target, at) VALUES (?, ?, ?)').run(rule, target, at);
+    this.#statements.get('INSERT INTO attempts (rule, target, at) VALUES (?, ?, ?)').run(rule, target, at);
   }
 
   attemptsSince(rule: string, target: string, since: string): number {
-    const row = this.#prepare('SELECT COUNT(*) AS n FROM attempts WHERE rule = ? AND target = ? AND at >= ?').get(rule, target, since) as { n: number };
+    const row = this.#statements.get('SELECT COUNT(*) AS n FROM attempts WHERE rule = ? AND target = ? AND at >= ?').get(rule, target, since) as { n: number };
     return Number(row.n);
   }
 
   pruneAttempts(before: string): void {
-    this.#prepare('DELETE FROM attempts WHERE at < ?').run(before);
+    this.#statements.get('DELETE FROM attempts WHERE at < ?').run(before);
   }
 
   breaker(rule: string, target: string): BreakerRecord | undefined {
-    const row = this.#prepare('SELECT * FROM breakers WHERE rule = ? AND target = ?').get(rule, target) as Row | undefined;
+    const row = this.#statements.get('SELECT * FROM breakers WHERE rule = ? AND target = ?').get(rule, target) as Row | undefined;
     return row && toBreaker(row);
   }
 
   openBreaker(record: BreakerRecord): void {
     this
-      .#prepare(
+      .#statements.get(
         `INSERT INTO breakers (rule, target, opened_at, open_until, attempts) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (rule, target) DO UPDATE SET opened_at = excluded.opened_at, open_until = excluded.open_until, attempts = excluded.attempts`,
       )
@@ -474,21 +463,21 @@ export class RemediationStore {
   }
 
   closeBreaker(rule: string, target: string): boolean {
-    return this.#prepare('DELETE FROM breakers WHERE rule = ? AND target = ?').run(rule, target).changes > 0;
+    return this.#statements.get('DELETE FROM breakers WHERE rule = ? AND target = ?').run(rule, target).changes > 0;
   }
 
   /** Breakers still open at `now`. */
   openBreakers(now: string): BreakerRecord[] {
-    return (this.#prepare('SELECT * FROM breakers WHERE open_until > ? ORDER BY opened_at').all(now) as Row[]).map(toBreaker);
+    return (this.#statements.get('SELECT * FROM breakers WHERE open_until > ? ORDER BY opened_at').all(now) as Row[]).map(toBreaker);
   }
 
   getSetting(key: string): string | undefined {
-    const row = this.#prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
+    const row = this.#statements.get('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value;
   }
 
   setSetting(key: string, value: string): void {
-    this.#prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.#statements.get('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   #toAction(row: Row, withSteps: boolean): ActionRecord {
@@ -519,7 +508,7 @@ export class RemediationStore {
   }
 
   #steps(actionId: number): StepRecord[] {
-    const rows = this.#prepare('SELECT * FROM steps WHERE action_id = ? ORDER BY seq').all(actionId) as Row[];
+    const rows = this.#statements.get('SELECT * FROM steps WHERE action_id = ? ORDER BY seq').all(actionId) as Row[];
     return rows.map((row) => ({
       seq: Number(row.seq),
       strategy: String(row.strategy),
