@@ -213,7 +213,7 @@ async function startApp(paths: StackPaths, node: LocalStackNode, report: Reporte
  * Brings every node's VM and rabbit app up. Stopped nodes start concurrently: after a full stop
  * each node waits for the peers it last saw running, so one-at-a-time would deadlock.
  */
-export async function ensureNodesRunning(paths: StackPaths, report: Reporter): Promise<void> {
+export async function ensureNodesRunning(paths: StackPaths, report: Reporter, attempt = 1): Promise<void> {
   const probes = await Promise.all(LOCAL_NODES.map((node) => probeNode(paths, node)));
   const unresponsive = probes.find((probe) => probe.state === 'unresponsive');
   if (unresponsive !== undefined) {
@@ -228,10 +228,20 @@ export async function ensureNodesRunning(paths: StackPaths, report: Reporter): P
   const appStopped = probes.filter((probe) => probe.state === 'app-stopped').map((probe) => probe.node);
   await assertPortsFree(stopped.flatMap(nodePortClaims), LOCAL_HOST);
   await Promise.all(stopped.map((node) => launchNode(paths, node, report)));
-  await allOrAbort([
-    ...stopped.map((node) => (signal: AbortSignal) => awaitNodeBoot(paths, node, report, signal)),
-    ...appStopped.map((node) => (signal: AbortSignal) => startApp(paths, node, report, signal)),
-  ]);
+  try {
+    await allOrAbort([
+      ...stopped.map((node) => (signal: AbortSignal) => awaitNodeBoot(paths, node, report, signal)),
+      ...appStopped.map((node) => (signal: AbortSignal) => startApp(paths, node, report, signal)),
+    ]);
+  } catch (error) {
+    // RabbitMQ 3.10 can crash a restarting node that syncs feature flags with a peer still booting
+    // (incompatible_feature_flags ... badmap, seen here): once the peers are up, it boots. Once only.
+    if (attempt === 1 && error instanceof StackError && error.code === 'STACK_NODE_START_FAILED' && error.message.includes('incompatible_feature_flags')) {
+      report(`a node crashed syncing feature flags with a booting peer; starting it again (${error.message.split(';')[0]})`);
+      return ensureNodesRunning(paths, report, 2);
+    }
+    throw error;
+  }
 }
 
 /** `rabbitmqctl stop` halts the VM but returns before it exits; wait, and kill if it will not go. */
