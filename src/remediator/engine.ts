@@ -1,7 +1,8 @@
-// The remediation engine. Intake is synchronous and durable: a webhook delivery is deduplicated,
-// routed and written to SQLite in one transaction before Alertmanager gets its 200. The work
-// happens afterwards in a worker that applies the guards (pause, maintenance windows, cooldowns,
-// circuit breaker, silences, target locks, mode) and runs each action's strategy chain.
+// The remediation engine. It routes what the inbox holds (deliveries already acknowledged, see
+// inbox.ts and intake.ts): each alert is deduplicated, matched to rules and turned into actions in
+// the state file, together with how far routing has got. The work happens afterwards in a worker
+// that applies the guards (pause, maintenance windows, cooldowns, circuit breaker, silences, target
+// locks, mode) and runs each action's strategy chain.
 import type { ClusterConfig, WarrenConfig } from '../config/types.ts';
 import { WarrenError, describeError } from '../errors.ts';
 import type { Logger } from '../logging.ts';
@@ -159,53 +160,26 @@ export class RemediationEngine {
   }
 
   /**
-   * Deduplicates, routes and persists one webhook delivery. Throws only when the state could not be
-   * written: the caller answers 5xx and Alertmanager retries.
+   * Puts one delivery in the inbox and routes it at once, the way the inbox is always routed, and
+   * returns what routing did: for driving the engine directly (tests). The webhook goes through
+   * Intake and the inbox writer instead. Throws when the delivery could not be routed.
    */
   receive(payload: WebhookPayload): IntakeResult {
-    const [outcome] = this.receiveBatch([payload]);
-    if (!outcome) throw new Error('no intake outcome');
-    if (!outcome.ok) throw outcome.error;
-    return outcome.result;
-  }
-
-  /**
-   * Persists several deliveries in one durable transaction (one disk flush for all: group commit),
-   * each in its own savepoint so that one that fails leaves the others intact. Counters move only
-   * after the commit: a delivery that is rolled back and retried must not count twice. Throws when
-   * the commit itself fails, and then nothing was persisted.
-   */
-  receiveBatch(payloads: readonly WebhookPayload[], options: { durable?: boolean } = {}): ({ ok: true; result: IntakeResult } | { ok: false; error: unknown })[] {
-    const now = this.#iso();
-    const outcomes: ({ ok: true; result: IntakeResult; afterCommit: (() => void)[] } | { ok: false; error: unknown })[] = [];
-    this.#store.transaction(
-      () => {
-        for (const payload of payloads) {
-          const result: IntakeResult = { alerts: payload.alerts.length, duplicates: 0, alreadyResolved: 0, unrouted: 0, actions: [], cancelled: [] };
-          const afterCommit: (() => void)[] = [];
-          try {
-            this.#store.savepoint(() => {
-              for (const alert of payload.alerts) this.#intakeAlert(alert, payload, now, result, afterCommit);
-            });
-            outcomes.push({ ok: true, result, afterCommit });
-          } catch (error) {
-            outcomes.push({ ok: false, error });
-          }
-        }
-      },
-      { durable: options.durable ?? true },
-    );
-    payloads.forEach((payload, i) => {
-      const outcome = outcomes[i];
-      if (!outcome?.ok) return;
-      this.stats.delivery(payload.alerts, outcome.result);
-      for (const count of outcome.afterCommit) count();
-      if (payload.truncatedAlerts > 0) {
-        this.#logger.warn({ truncatedAlerts: payload.truncatedAlerts, groupKey: payload.groupKey }, 'Alertmanager truncated the group (max_alerts): some alerts were not delivered');
-      }
-    });
-    if (outcomes.some((o) => o.ok && (o.result.actions.length > 0 || o.result.cancelled.length > 0))) this.kick();
-    return outcomes.map((o) => (o.ok ? { ok: true, result: o.result } : o));
+    const [id] = this.#deps.inbox.add([JSON.stringify(payload)], this.#iso());
+    const total: IntakeResult = { alerts: 0, duplicates: 0, alreadyResolved: 0, unrouted: 0, actions: [], cancelled: [] };
+    // Deliveries ahead of it in the inbox are routed first, as they would be anyway.
+    for (let delivery = this.#deps.inbox.next(this.#position.id); delivery && delivery.id <= (id as number); delivery = this.#deps.inbox.next(this.#position.id)) {
+      const part = this.#routeDeliveryPart(delivery, Number.POSITIVE_INFINITY);
+      if (delivery.id !== id) continue;
+      if (part.failure !== undefined) throw part.failure;
+      total.alerts += part.result.alerts;
+      total.duplicates += part.result.duplicates;
+      total.alreadyResolved += part.result.alreadyResolved;
+      total.unrouted += part.result.unrouted;
+      total.actions.push(...part.result.actions);
+      total.cancelled.push(...part.result.cancelled);
+    }
+    return total;
   }
 
   /** New deliveries are in the inbox: route them. */
@@ -251,7 +225,7 @@ export class RemediationEngine {
   }
 
   /** Routes alerts of one inbox delivery, from where an earlier part stopped, until it is done or `deadline` passes. */
-  #routeDeliveryPart(delivery: InboxDelivery, deadline: number): void {
+  #routeDeliveryPart(delivery: InboxDelivery, deadline: number): { result: IntakeResult; failure?: unknown } {
     // Parsed once, however many parts it takes.
     if (this.#headDelivery?.id !== delivery.id) {
       let parsed: WebhookPayload;
@@ -263,7 +237,7 @@ export class RemediationEngine {
         this.#position = { id: delivery.id + 1, routed: 0 };
         this.#store.setInboxPosition(this.#position);
         this.#deps.onRouted?.(this.#position.id);
-        return;
+        return { result: { alerts: 0, duplicates: 0, alreadyResolved: 0, unrouted: 0, actions: [], cancelled: [] }, failure: error };
       }
       this.#headDelivery = { id: delivery.id, payload: parsed };
     }
@@ -302,7 +276,7 @@ export class RemediationEngine {
     }
     if (failure !== undefined) {
       this.#logger.error({ delivery: delivery.id, receivedAt: delivery.receivedAt, fromAlert: from, err: describeError(failure) }, 'remediation: a webhook delivery could not be routed');
-      return;
+      return { result, failure };
     }
     const routed = payload.alerts.slice(from, next);
     result.alerts = routed.length;
@@ -312,6 +286,7 @@ export class RemediationEngine {
       this.#logger.warn({ truncatedAlerts: payload.truncatedAlerts, groupKey: payload.groupKey }, 'Alertmanager truncated the group (max_alerts): some alerts were not delivered');
     }
     if (result.actions.length > 0 || result.cancelled.length > 0) this.kick();
+    return { result };
   }
 
   /** Deliveries accepted and not yet (completely) routed. */

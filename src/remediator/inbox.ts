@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { WarrenError } from '../errors.ts';
-import { StatementCache } from './statement-cache.ts';
+import { StatementCache, inTransaction } from './sqlite.ts';
 
 export interface InboxDelivery {
   id: number;
@@ -59,17 +59,14 @@ export class Inbox {
 
   /** Persists deliveries in one durable transaction (one disk flush for all) and returns their ids. */
   add(payloadJsons: readonly string[], now: string): number[] {
-    this.#db.exec('BEGIN IMMEDIATE');
-    try {
-      const insert = this.#statements.get('INSERT INTO inbox (received_at, payload) VALUES (?, ?)');
-      const ids = payloadJsons.map((json) => Number(insert.run(now, json).lastInsertRowid));
-      this.#deleteForgotten();
-      this.#db.exec('COMMIT');
-      return ids;
-    } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-      throw error;
-    }
+    const insert = this.#statements.get('INSERT INTO inbox (received_at, payload) VALUES (?, ?)');
+    const forgetBelow = this.#forgetBelow;
+    const ids = inTransaction(this.#db, () => {
+      this.#deleteForgotten(forgetBelow);
+      return payloadJsons.map((json) => Number(insert.run(now, json).lastInsertRowid));
+    });
+    this.#forgotten = forgetBelow;
+    return ids;
   }
 
   /** The oldest delivery with an id of at least `fromId`. */
@@ -97,22 +94,21 @@ export class Inbox {
     this.#forgetTimer = setTimeout(() => {
       this.#forgetTimer = undefined;
       if (this.#forgotten >= this.#forgetBelow || !this.#db.isOpen) return;
+      const forgetBelow = this.#forgetBelow;
       try {
-        this.#db.exec('BEGIN IMMEDIATE');
-        this.#deleteForgotten();
-        this.#db.exec('COMMIT');
+        inTransaction(this.#db, () => this.#deleteForgotten(forgetBelow));
+        this.#forgotten = forgetBelow;
       } catch {
-        if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
         // Harmless: the rows are past the engine's position, and the next insert deletes them.
       }
     }, FORGET_DELAY_MS);
     this.#forgetTimer.unref();
   }
 
-  #deleteForgotten(): void {
-    if (this.#forgotten >= this.#forgetBelow) return;
-    this.#statements.get('DELETE FROM inbox WHERE id < ?').run(this.#forgetBelow);
-    this.#forgotten = this.#forgetBelow;
+  /** Inside a transaction; the caller records `#forgotten` once it has committed. */
+  #deleteForgotten(below: number): void {
+    if (this.#forgotten >= below) return;
+    this.#statements.get('DELETE FROM inbox WHERE id < ?').run(below);
   }
 
   /** Copies the log into the file without waiting for (or blocking) the writer. */

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { WarrenError } from '../errors.ts';
-import { StatementCache } from './statement-cache.ts';
+import { StatementCache, inTransaction } from './sqlite.ts';
 import type { RemediationMode } from './settings.ts';
 
 /** Where an action is in its life. Final states never change again. */
@@ -217,25 +217,9 @@ export class RemediationStore {
     if (this.#db.isOpen) this.#db.close();
   }
 
-  /**
-   * Runs `work` in one transaction (all or nothing). `durable`: the commit reaches the disk before
-   * this returns (synchronous=FULL), for what a caller is about to acknowledge.
-   */
-  transaction<T>(work: () => T, options: { durable?: boolean } = {}): T {
-    if (options.durable) this.#db.exec('PRAGMA synchronous = FULL');
-    try {
-      this.#db.exec('BEGIN IMMEDIATE');
-      try {
-        const result = work();
-        this.#db.exec('COMMIT');
-        return result;
-      } catch (error) {
-        this.#db.exec('ROLLBACK');
-        throw error;
-      }
-    } finally {
-      if (options.durable) this.#db.exec('PRAGMA synchronous = NORMAL');
-    }
+  /** Runs `work` in one transaction (all or nothing). */
+  transaction<T>(work: () => T): T {
+    return inTransaction(this.#db, work);
   }
 
   /** Where routing resumes in the inbox (inbox.ts): the delivery id, and how many of its alerts are routed. */
