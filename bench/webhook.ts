@@ -353,6 +353,13 @@ function cpuSecondsOf(server: Server): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** Bytes a process has caused to be written to storage so far (Linux /proc/PID/io). */
+function writeBytesOf(server: Server): number {
+  if (server.exit !== undefined) return Number.NaN;
+  const io = readFileSync(`/proc/${server.child.pid}/io`, 'utf8');
+  return Number(/^write_bytes:\s+(\d+)/m.exec(io)?.[1] ?? Number.NaN);
+}
+
 /** Resident and peak resident memory of a process, bytes (Linux /proc); undefined once it has exited. */
 function memoryOf(server: Server): { rss: number; peak: number } | undefined {
   if (server.exit !== undefined) return undefined;
@@ -467,6 +474,8 @@ interface RoundResult {
   achievedRate: number;
   /** The server's CPU time during the phase, in % of one core. */
   cpuPercent: number;
+  /** What the server wrote to storage during the phase, per alert sent (bytes). */
+  writtenPerAlert: number;
   /** Remediator only: actions still waiting for the worker when the round ended. */
   pendingAfter?: number | string | undefined;
 }
@@ -480,6 +489,8 @@ interface SideSummary {
   requests: number;
   /** Median of the per-round CPU use, % of one core. */
   cpuPercent: number;
+  /** Median of the per-round storage writes, bytes per alert sent. */
+  writtenPerAlert: number;
 }
 
 interface Result {
@@ -541,8 +552,10 @@ async function main(): Promise<void> {
       for (const server of round % 2 ? [floor, remediator] : [remediator, floor]) {
         progress(`round ${round}/${settings.rounds} ${server.name}: ${perRound} requests of ${settings.alerts} alerts at ${settings.rate}/s`);
         const cpuBefore = cpuSecondsOf(server);
+        const writtenBefore = writeBytesOf(server);
         const phase = await measure(server, bodies);
         const cpuPercent = ((cpuSecondsOf(server) - cpuBefore) / phase.seconds) * 100;
+        const writtenPerAlert = (writeBytesOf(server) - writtenBefore) / (phase.requests * settings.alerts);
         if (phase.outstanding > 0) {
           // Requests given up on still hold connections: start the next phase on fresh ones.
           const stale = pools.get(server)!;
@@ -560,11 +573,12 @@ async function main(): Promise<void> {
           unexpected: phase.unexpected,
           achievedRate: phase.requests / phase.seconds,
           cpuPercent,
+          writtenPerAlert,
           pendingAfter: server === remediator && remediator.exit === undefined ? await pendingActions(pools.get(remediator)!) : undefined,
         };
         rounds.push(row);
         progress(
-          `round ${round}/${settings.rounds} ${server.name}: p50 ${ms(row.p50Ms)}, p99 ${ms(row.p99Ms)}, max ${ms(row.maxMs)}, all answered in ${phase.seconds.toFixed(1)} s, CPU ${row.cpuPercent.toFixed(0)}% of a core, ${row.errors} errors` +
+          `round ${round}/${settings.rounds} ${server.name}: p50 ${ms(row.p50Ms)}, p99 ${ms(row.p99Ms)}, max ${ms(row.maxMs)}, all answered in ${phase.seconds.toFixed(1)} s, CPU ${row.cpuPercent.toFixed(0)}% of a core, disk writes ${kb(row.writtenPerAlert)} per alert, ${row.errors} errors` +
             (row.unexpected ? `, ${row.unexpected} unexpected answers` : '') +
             (phase.firstError ? ` (first: ${phase.firstError})` : '') +
             (row.pendingAfter !== undefined ? `; actions pending for the worker: ${row.pendingAfter}` : ''),
@@ -603,6 +617,7 @@ async function main(): Promise<void> {
         unexpected: mine.reduce((sum, r) => sum + r.unexpected, 0),
         requests: mine.reduce((sum, r) => sum + r.requests, 0),
         cpuPercent: median(mine.map((r) => r.cpuPercent)),
+        writtenPerAlert: median(mine.map((r) => r.writtenPerAlert)),
       };
     };
     const sides = { floor: summarise('floor'), remediator: summarise('remediator') };
@@ -639,6 +654,7 @@ function lastLines(text: string, count: number): string {
   return text.trimEnd().split('\n').slice(-count).map((line) => (line.length > 300 ? `${line.slice(0, 300)}...` : line)).join('\n');
 }
 
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 const ms = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(2)} ms`);
 const mb = (v: number) => `${(v / 2 ** 20).toFixed(1)} MiB`;
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
@@ -666,7 +682,7 @@ function summary(r: Result): string {
   return [
     `webhook benchmark: ${r.settings.rate} requests/s of ${r.settings.alerts} new alerts, ${r.settings.rounds} rounds x ${r.settings.seconds} s per side (medians)`,
     `  floor (express.json)   p50 ${ms(floor.p50Ms)}  p99 ${ms(floor.p99Ms)}  max ${ms(floor.maxMs)}  errors ${floor.errors} of ${floor.requests}  CPU ${floor.cpuPercent.toFixed(0)}%`,
-    `  remediator             p50 ${ms(remediator.p50Ms)}  p99 ${ms(remediator.p99Ms)}  max ${ms(remediator.maxMs)}  errors ${remediator.errors} of ${remediator.requests}${remediator.unexpected ? `, unexpected ${remediator.unexpected}` : ''}  CPU ${remediator.cpuPercent.toFixed(0)}%`,
+    `  remediator             p50 ${ms(remediator.p50Ms)}  p99 ${ms(remediator.p99Ms)}  max ${ms(remediator.maxMs)}  errors ${remediator.errors} of ${remediator.requests}${remediator.unexpected ? `, unexpected ${remediator.unexpected}` : ''}  CPU ${remediator.cpuPercent.toFixed(0)}%  disk writes ${kb(remediator.writtenPerAlert)} per alert`,
     `  remediator / floor: p50 ${x(r.ratios.p50)}, p99 ${x(r.ratios.p99)} (goal p99 <= ${r.goal.p99Ratio}x: ${verdict(r.goal.met)})`,
     `  remediator per round: ${perRound(r)}`,
     ...(r.remediatorCrash ? [`  the remediator DIED during round ${r.remediatorCrash.round} (${r.remediatorCrash.exit}): ${crashCause(r.remediatorCrash)}`] : []),
@@ -684,18 +700,18 @@ function writeResults(r: Result): void {
   const { floor, remediator } = r.sides;
   const s = r.storm;
   const row = (name: string, side: SideSummary) =>
-    `| ${name} | ${ms(side.p50Ms)} | ${ms(side.p99Ms)} | ${ms(side.maxMs)} | ${side.errors} of ${side.requests}${side.unexpected ? ` (+${side.unexpected} unexpected answers)` : ''} | ${side.cpuPercent.toFixed(0)}% |`;
+    `| ${name} | ${ms(side.p50Ms)} | ${ms(side.p99Ms)} | ${ms(side.maxMs)} | ${side.errors} of ${side.requests}${side.unexpected ? ` (+${side.unexpected} unexpected answers)` : ''} | ${side.cpuPercent.toFixed(0)}% | ${kb(side.writtenPerAlert)} |`;
   const crash = r.remediatorCrash;
   const section = [
     BEGIN,
     `Command: \`npm run bench:webhook\` (${r.settings.rounds} rounds x ${r.settings.seconds} s per side, interleaved, after ${r.settings.warmupSeconds} s of warm-up; medians of the per-round figures). Run ${r.date.slice(0, 10)} on ${r.machine}, Node ${r.node}.`,
     `Load: ${r.settings.rate} requests/s, open loop, each an Alertmanager v4 payload of ${r.settings.alerts} new alerts, over ${r.settings.connections} keep-alive connections; a request not answered ${r.settings.deadlineSeconds} s after it was due is an error and counts at that latency.`,
     '',
-    '| side | p50 | p99 | max | errors | CPU (% of a core) |',
-    '|---|---|---|---|---|---|',
+    '| side | p50 | p99 | max | errors | CPU (% of a core) | disk writes per alert |',
+    '|---|---|---|---|---|---|---|',
     row('floor: bare express handler, `express.json()`', floor),
     row('warren remediator (enforce, bearer auth, notify_only rules)', remediator),
-    `| **remediator / floor** | **${x(r.ratios.p50)}** | **${x(r.ratios.p99)}** (goal <= ${r.goal.p99Ratio}x: ${verdict(r.goal.met)}) | ${x(remediator.maxMs / floor.maxMs)} | | |`,
+    `| **remediator / floor** | **${x(r.ratios.p50)}** | **${x(r.ratios.p99)}** (goal <= ${r.goal.p99Ratio}x: ${verdict(r.goal.met)}) | ${x(remediator.maxMs / floor.maxMs)} | | | |`,
     '',
     `Remediator per round: ${perRound(r)}.`,
     ...(crash ? [`**The remediator died during round ${crash.round}** (${crash.exit}); later rounds were not run. Its log: \`${crashCause(crash).replaceAll('`', "'")}\``] : []),

@@ -76,7 +76,10 @@ function jsonPath(path: readonly PropertyKey[]): string {
 
 /** One firing episode of one alert, and its status: the durable deduplication key. */
 export function episodeKey(alert: Pick<WebhookAlert, 'fingerprint' | 'startsAt' | 'status'>): string {
-  return `${alert.fingerprint.toLowerCase()}|${normaliseTime(alert.startsAt)}|${alert.status}`;
+  // Time first: fingerprints are hashes, so a key led by one lands on a random page of the index,
+  // and an alert storm rewrites a page per alert; new episodes' startsAt is near now, so their keys
+  // land at the index's end, a few pages for a whole burst.
+  return `${normaliseTime(alert.startsAt)}|${alert.fingerprint.toLowerCase()}|${alert.status}`;
 }
 
 /** What toISOString() writes; already-normalised keys skip a parse at webhook rates. */

@@ -43,6 +43,8 @@ export interface EngineDeps {
   onRouted?: (belowId: number) => void;
   /** Actions running at once (on distinct targets). */
   maxConcurrent?: number;
+  /** How long one slice of inbox routing may run; defaults to ROUTING_SLICE_MS. */
+  routingSliceMs?: number | undefined;
 }
 
 export interface IntakeResult {
@@ -62,8 +64,12 @@ const HOUSEKEEPING_INTERVAL_MS = 60_000;
 /** Backlog rows a worker pass reads per page, and at most per pass. */
 const PASS_PAGE = 64;
 const PASS_SCAN_LIMIT = 1024;
-/** How long one slice of inbox routing may hold the engine's event loop (an inbox commit waits at most about this). */
-const INBOX_SLICE_MS = 1;
+/**
+ * How long one slice of inbox routing (one transaction) may hold the engine's event loop: API calls
+ * answered by the engine and running actions wait at most about this behind a burst. The engine has
+ * a thread of its own, so the webhook's acknowledgements never wait for it.
+ */
+const ROUTING_SLICE_MS = 20;
 /** Routed deliveries between inbox checkpoints. */
 const INBOX_CHECKPOINT_EVERY = 64;
 
@@ -77,6 +83,7 @@ export class RemediationEngine {
   readonly #strategies: Readonly<Record<StrategyName, Strategy>>;
   readonly #now: () => number;
   readonly #maxConcurrent: number;
+  readonly #routingSliceMs: number;
   /** Actions this process is working on, with the controller that aborts them at shutdown. */
   readonly #inFlight = new Map<number, { controller: AbortController; done: Promise<void> }>();
   readonly #rulesByName: Map<string, RemediationRule>;
@@ -99,6 +106,7 @@ export class RemediationEngine {
     this.#strategies = deps.strategies ?? STRATEGIES;
     this.#now = deps.now ?? Date.now;
     this.#maxConcurrent = deps.maxConcurrent ?? 4;
+    this.#routingSliceMs = deps.routingSliceMs ?? ROUTING_SLICE_MS;
     this.#rulesByName = new Map(this.#settings.rules.map((rule) => [rule.name, rule]));
     this.#position = this.#store.inboxPosition();
   }
@@ -169,7 +177,10 @@ export class RemediationEngine {
     const total: IntakeResult = { alerts: 0, duplicates: 0, alreadyResolved: 0, unrouted: 0, actions: [], cancelled: [] };
     // Deliveries ahead of it in the inbox are routed first, as they would be anyway.
     for (let delivery = this.#deps.inbox.next(this.#position.id); delivery && delivery.id <= (id as number); delivery = this.#deps.inbox.next(this.#position.id)) {
-      const part = this.#routeDeliveryPart(delivery, Number.POSITIVE_INFINITY);
+      const effects: (() => void)[] = [];
+      const part = this.#store.transaction(() => this.#routeDeliveryPart(delivery as InboxDelivery, this.#position, Number.POSITIVE_INFINITY, effects));
+      this.#position = part.position;
+      for (const effect of effects) effect();
       if (delivery.id !== id) continue;
       if (part.failure !== undefined) throw part.failure;
       total.alerts += part.result.alerts;
@@ -194,38 +205,58 @@ export class RemediationEngine {
   }
 
   /**
-   * Routes inbox deliveries for about a millisecond, then yields, so that the engine's other work
-   * (API calls, running actions) never waits long behind a burst. The unit of work is one alert, not
-   * one delivery: a 50-alert delivery takes a few milliseconds to route, so a large one is routed in
-   * several transactions, each recording how far it got together with the alerts it routed, so a
-   * crash resumes exactly there. The position moves past a delivery with its last alert.
+   * Routes inbox deliveries for one slice of time in one transaction, then yields, so that the
+   * engine's other work (API calls, running actions) waits at most a slice behind a burst. The unit
+   * of work is one alert, not one delivery: a slice may end inside a delivery, and records how far
+   * it got together with the alerts it routed, so a crash resumes exactly there. The position moves
+   * past a delivery with its last alert.
+   *
+   * Why one transaction per slice: each commit rewrites the pages it touched (the last leaf of every
+   * table and index, the position), so committing per delivery wrote ~8 KB per routed alert, and
+   * under a burst those writes compete with the inbox's flush, which every acknowledgement waits for.
    */
   #routeInboxSlice(): void {
     this.#inboxScheduled = false;
     if (this.#stopped) return;
-    const deadline = performance.now() + INBOX_SLICE_MS;
+    const deadline = performance.now() + this.#routingSliceMs;
+    const effects: (() => void)[] = [];
+    let drained = false;
     try {
-      do {
-        const delivery = this.#deps.inbox.next(this.#position.id);
-        if (!delivery) {
-          this.#headDelivery = undefined;
-          this.#checkpointInbox(1);
-          this.kick();
-          return;
-        }
-        this.#routeDeliveryPart(delivery, deadline);
-        this.#checkpointInbox(INBOX_CHECKPOINT_EVERY);
-      } while (performance.now() < deadline);
+      this.#position = this.#store.transaction(() => {
+        let position = this.#position;
+        do {
+          const delivery = this.#deps.inbox.next(position.id);
+          if (!delivery) {
+            drained = true;
+            break;
+          }
+          position = this.#routeDeliveryPart(delivery, position, deadline, effects).position;
+        } while (performance.now() < deadline);
+        return position;
+      });
     } catch (error) {
-      // The state could not be written: the delivery stays in the inbox and housekeeping retries it.
+      // The state could not be written: the deliveries stay in the inbox and housekeeping retries them.
       this.#logger.error({ err: describeError(error) }, 'remediation: routing webhook deliveries failed; will retry');
       return;
     }
+    for (const effect of effects) effect();
+    if (drained) {
+      this.#headDelivery = undefined;
+      this.#checkpointInbox(1);
+      this.kick();
+      return;
+    }
+    this.#checkpointInbox(INBOX_CHECKPOINT_EVERY);
     this.#scheduleInbox();
   }
 
-  /** Routes alerts of one inbox delivery, from where an earlier part stopped, until it is done or `deadline` passes. */
-  #routeDeliveryPart(delivery: InboxDelivery, deadline: number): { result: IntakeResult; failure?: unknown } {
+  /**
+   * Routes alerts of one inbox delivery, from `position` on, until it is done or `deadline` passes,
+   * inside the caller's transaction. What must wait for the commit (counters, logs, the routed
+   * position's news) is pushed to `effects`.
+   */
+  #routeDeliveryPart(delivery: InboxDelivery, position: InboxPosition, deadline: number, effects: (() => void)[]): { position: InboxPosition; result: IntakeResult; failure?: unknown } {
+    const result: IntakeResult = { alerts: 0, duplicates: 0, alreadyResolved: 0, unrouted: 0, actions: [], cancelled: [] };
     // Parsed once, however many parts it takes.
     if (this.#headDelivery?.id !== delivery.id) {
       let parsed: WebhookPayload;
@@ -233,60 +264,62 @@ export class RemediationEngine {
         parsed = JSON.parse(delivery.payload) as WebhookPayload;
       } catch (error) {
         // Written validated, so the row is damaged: skipped (and said), never retried forever.
-        this.#logger.error({ delivery: delivery.id, receivedAt: delivery.receivedAt, err: describeError(error) }, 'remediation: a webhook delivery in the inbox is unreadable; skipped');
-        this.#position = { id: delivery.id + 1, routed: 0 };
-        this.#store.setInboxPosition(this.#position);
-        this.#deps.onRouted?.(this.#position.id);
-        return { result: { alerts: 0, duplicates: 0, alreadyResolved: 0, unrouted: 0, actions: [], cancelled: [] }, failure: error };
+        const next = { id: delivery.id + 1, routed: 0 };
+        this.#store.setInboxPosition(next);
+        effects.push(() => {
+          this.#logger.error({ delivery: delivery.id, receivedAt: delivery.receivedAt, err: describeError(error) }, 'remediation: a webhook delivery in the inbox is unreadable; skipped');
+          this.#deps.onRouted?.(next.id);
+        });
+        return { position: next, result, failure: error };
       }
       this.#headDelivery = { id: delivery.id, payload: parsed };
     }
     const { payload } = this.#headDelivery;
-    const from = delivery.id === this.#position.id ? this.#position.routed : 0;
+    const from = delivery.id === position.id ? position.routed : 0;
     const now = this.#iso();
-    const result: IntakeResult = { alerts: 0, duplicates: 0, alreadyResolved: 0, unrouted: 0, actions: [], cancelled: [] };
     const afterCommit: (() => void)[] = [];
     let next = from;
     let failure: unknown;
-    let position = this.#position;
-    this.#store.transaction(() => {
-      try {
-        this.#store.savepoint(() => {
-          // At least one alert per part, so every part makes progress (an empty delivery has none).
-          if (next < payload.alerts.length)
-            do {
-              this.#intakeAlert(payload.alerts[next] as WebhookAlert, payload, now, result, afterCommit);
-              next++;
-            } while (next < payload.alerts.length && performance.now() < deadline);
-        });
-      } catch (error) {
-        // Validated on arrival, so this is a bug or a broken row: its part is undone, and the rest
-        // of the delivery is dropped (logged below) rather than retried forever.
-        failure = error;
-        next = payload.alerts.length;
-      }
-      // Routed together with recording the progress: a crash redoes both or neither.
-      position = next >= payload.alerts.length ? { id: delivery.id + 1, routed: 0 } : { id: delivery.id, routed: next };
-      this.#store.setInboxPosition(position);
-    });
-    this.#position = position;
-    if (position.routed === 0) {
-      this.#routedSinceCheckpoint++;
-      this.#deps.onRouted?.(position.id);
+    try {
+      this.#store.savepoint(() => {
+        // At least one alert per part, so every part makes progress (an empty delivery has none).
+        if (next < payload.alerts.length)
+          do {
+            this.#intakeAlert(payload.alerts[next] as WebhookAlert, payload, now, result, afterCommit);
+            next++;
+          } while (next < payload.alerts.length && performance.now() < deadline);
+      });
+    } catch (error) {
+      // Validated on arrival, so this is a bug or a broken row: its part is undone, and the rest
+      // of the delivery is dropped (logged below) rather than retried forever.
+      failure = error;
+      next = payload.alerts.length;
+      result.actions = [];
+      result.cancelled = [];
+      afterCommit.length = 0;
     }
-    if (failure !== undefined) {
-      this.#logger.error({ delivery: delivery.id, receivedAt: delivery.receivedAt, fromAlert: from, err: describeError(failure) }, 'remediation: a webhook delivery could not be routed');
-      return { result, failure };
-    }
+    // Routed together with recording the progress: a crash redoes both or neither.
+    const reached = next >= payload.alerts.length ? { id: delivery.id + 1, routed: 0 } : { id: delivery.id, routed: next };
+    this.#store.setInboxPosition(reached);
     const routed = payload.alerts.slice(from, next);
-    result.alerts = routed.length;
-    this.stats.delivery(routed, result);
-    for (const count of afterCommit) count();
-    if (from === 0 && payload.truncatedAlerts > 0) {
-      this.#logger.warn({ truncatedAlerts: payload.truncatedAlerts, groupKey: payload.groupKey }, 'Alertmanager truncated the group (max_alerts): some alerts were not delivered');
-    }
-    if (result.actions.length > 0 || result.cancelled.length > 0) this.kick();
-    return { result };
+    effects.push(() => {
+      if (reached.routed === 0) {
+        this.#routedSinceCheckpoint++;
+        this.#deps.onRouted?.(reached.id);
+      }
+      if (failure !== undefined) {
+        this.#logger.error({ delivery: delivery.id, receivedAt: delivery.receivedAt, fromAlert: from, err: describeError(failure) }, 'remediation: a webhook delivery could not be routed');
+        return;
+      }
+      result.alerts = routed.length;
+      this.stats.delivery(routed, result);
+      for (const count of afterCommit) count();
+      if (from === 0 && payload.truncatedAlerts > 0) {
+        this.#logger.warn({ truncatedAlerts: payload.truncatedAlerts, groupKey: payload.groupKey }, 'Alertmanager truncated the group (max_alerts): some alerts were not delivered');
+      }
+      if (result.actions.length > 0 || result.cancelled.length > 0) this.kick();
+    });
+    return { position: reached, result, failure };
   }
 
   /** Deliveries accepted and not yet (completely) routed. */

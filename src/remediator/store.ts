@@ -119,7 +119,8 @@ export interface BreakerRecord {
   attempts: number;
 }
 
-const SCHEMA_VERSION = 1;
+/** 2: episode keys and the actions' episode index lead with startsAt instead of the fingerprint. */
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -161,7 +162,8 @@ CREATE TABLE IF NOT EXISTS actions (
   approved_by TEXT
 );
 CREATE INDEX IF NOT EXISTS actions_state ON actions(state);
-CREATE INDEX IF NOT EXISTS actions_fingerprint ON actions(fingerprint, starts_at);
+-- The alert's episode, for cancelling on resolve; time first, for the same reason as episode keys.
+CREATE INDEX IF NOT EXISTS actions_episode ON actions(starts_at, fingerprint);
 CREATE TABLE IF NOT EXISTS steps (
   action_id INTEGER NOT NULL REFERENCES actions(id),
   seq INTEGER NOT NULL,
@@ -201,7 +203,8 @@ export class RemediationStore {
       this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
       this.#db.exec(SCHEMA);
       const version = this.#statements.get(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
-      if (version && Number(version.value) !== SCHEMA_VERSION) {
+      if (version && Number(version.value) === 1) this.#migrateFromVersion1();
+      else if (version && Number(version.value) !== SCHEMA_VERSION) {
         throw new WarrenError('STATE_UNAVAILABLE', `${file}: state schema version ${version.value}, this warren understands ${SCHEMA_VERSION}`);
       }
       this.#statements.get(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
@@ -211,6 +214,20 @@ export class RemediationStore {
     }
   }
 
+  /** Version 1 led episode keys and the actions' episode index with the fingerprint (see SCHEMA_VERSION). */
+  #migrateFromVersion1(): void {
+    this.transaction(() => {
+      // `fingerprint|startsAt|status` becomes `startsAt|fingerprint|status` (no part can hold a `|`:
+      // fingerprints are hex, startsAt a validated time, status firing or resolved).
+      const rekey = this.#db.prepare('UPDATE episodes SET key = ? WHERE rowid = ?');
+      for (const row of this.#db.prepare('SELECT rowid, key FROM episodes').all() as { rowid: number; key: string }[]) {
+        const [fingerprint, startsAt, status] = row.key.split('|');
+        rekey.run(`${startsAt}|${fingerprint}|${status}`, row.rowid);
+      }
+      this.#db.exec('DROP INDEX IF EXISTS actions_fingerprint');
+      this.#db.exec(`UPDATE meta SET value = '${SCHEMA_VERSION}' WHERE key = 'schema_version'`);
+    });
+  }
 
   close(): void {
     this.#statements.clear();

@@ -1,4 +1,4 @@
-// The inbox path: group commit of deliveries, routing that follows (in ~1 ms parts with durable
+// The inbox path: group commit of deliveries, routing that follows (in time slices with durable
 // progress), recovery of what a previous process accepted or half-routed, and state files from
 // before the inbox had a file of its own.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -28,11 +28,11 @@ afterEach(() => {
 });
 
 /** A paused engine on a state file and its inbox (the webhook only persists; nothing needs to run). */
-function engineOn(file = join(dir, 'state.db')) {
+function engineOn(file = join(dir, 'state.db'), routingSliceMs?: number) {
   const config = configWith(SECTION);
   const store = new RemediationStore(file);
   const inbox = new Inbox(inboxFileFor(file));
-  const engine = new RemediationEngine({ settings: config.remediation, config, store, inbox, onRouted: (below) => inbox.forgetBelow(below), logger: silentLogger, clusterAccess: () => { throw new Error('unused'); }, notifier: { configured: false, notify: async () => true } });
+  const engine = new RemediationEngine({ settings: config.remediation, config, store, inbox, onRouted: (below) => inbox.forgetBelow(below), logger: silentLogger, clusterAccess: () => { throw new Error('unused'); }, notifier: { configured: false, notify: async () => true }, routingSliceMs });
   engine.setPaused(true, 'test');
   const batches: number[] = [];
   const intake = new Intake(
@@ -121,7 +121,7 @@ describe('Intake (validation and group commit)', () => {
   });
 
   it('routes a large delivery in parts, recording its progress, and counts every alert once', async () => {
-    const { engine, store, intake, close } = engineOn();
+    const { engine, store, intake, close } = engineOn(undefined, 1);
     const parts: number[] = [];
     const setInboxPosition = store.setInboxPosition.bind(store);
     store.setInboxPosition = (position) => {
@@ -131,7 +131,7 @@ describe('Intake (validation and group commit)', () => {
     const alerts = Array.from({ length: 2000 }, (_, i) => alert({ alertname: 'Big', queue: `q${i}` }));
     await intake.accept(body(alerts));
     await engine.idle();
-    // Each part routed at least one alert more than the last (a part holds the engine ~1 ms).
+    // Each part routed at least one alert more than the last (here a part holds the engine ~1 ms).
     expect(parts.length).toBeGreaterThan(0);
     expect(parts).toEqual([...parts].sort((a, b) => a - b));
     expect(new Set(parts).size).toBe(parts.length);
@@ -139,6 +139,25 @@ describe('Intake (validation and group commit)', () => {
     expect(store.inboxPosition()).toEqual({ id: 2, routed: 0 });
     expect(store.countByState().get('pending')).toBe(2000);
     expect(engine.stats.alertsReceived.get('firing')).toBe(2000);
+    await close();
+  });
+
+  it('routes many small deliveries in a few transactions, not one each', async () => {
+    const { engine, store, inbox, close } = engineOn();
+    let transactions = 0;
+    const transaction = store.transaction.bind(store);
+    store.transaction = (work) => {
+      transactions++;
+      return transaction(work);
+    };
+    const deliveries = Array.from({ length: 40 }, (_, i) => JSON.stringify(parsed([alert({ alertname: 'Small', queue: `q${i}` })])));
+    inbox.add(deliveries, new Date().toISOString());
+    engine.inboxChanged();
+    await engine.idle();
+    // One commit rewrites every page it touched, so a commit per delivery multiplies the engine's writes.
+    expect(transactions).toBeLessThan(deliveries.length / 4);
+    expect(store.countByState().get('pending')).toBe(40);
+    expect(store.inboxPosition()).toEqual({ id: 41, routed: 0 });
     await close();
   });
 
@@ -198,6 +217,44 @@ describe('Intake (validation and group commit)', () => {
     expect(store.listActions().map((a) => a.alert.labels.alertname)).toEqual(['Legacy']);
     expect(store.legacyInbox()).toEqual([]);
     await close();
+  });
+});
+
+describe('state files of schema version 1', () => {
+  it('are migrated: episode keys lead with startsAt, deduplication still recognises their alerts', async () => {
+    const file = join(dir, 'v1.db');
+    const seen = alert({ alertname: 'SeenBeforeUpgrade' }, { fingerprint: 'ABCDEF0123456789', startsAt: '2026-11-22T05:00:00.123+00:00' });
+    {
+      const { engine, close } = engineOn(file);
+      engine.receive(parsed([seen]));
+      await close();
+    }
+    // What version 1 wrote: `fingerprint|startsAt|status` keys and an index led by the fingerprint.
+    const v1 = new DatabaseSync(file);
+    v1.exec(`UPDATE episodes SET key = fingerprint || '|' || starts_at || '|' || status`);
+    v1.exec('DROP INDEX actions_episode; CREATE INDEX actions_fingerprint ON actions(fingerprint, starts_at)');
+    v1.exec(`UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
+    v1.close();
+
+    const { engine, store, close } = engineOn(file);
+    const again = engine.receive(parsed([seen]));
+    expect(again.duplicates).toBe(1);
+    expect(store.listActions().map((a) => a.alert.labels.alertname)).toEqual(['SeenBeforeUpgrade']);
+    await close();
+    const migrated = new DatabaseSync(file, { readOnly: true });
+    expect(migrated.prepare('SELECT key FROM episodes').all()).toEqual([{ key: '2026-11-22T05:00:00.123Z|abcdef0123456789|firing' }]);
+    expect(migrated.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'actions' ORDER BY name`).all().map((row) => row.name)).toEqual(['actions_episode', 'actions_state']);
+    expect(migrated.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get()).toEqual({ value: '2' });
+    migrated.close();
+  });
+
+  it('a state file from a newer warren is refused, not rewritten', () => {
+    const file = join(dir, 'future.db');
+    new RemediationStore(file).close();
+    const future = new DatabaseSync(file);
+    future.exec(`UPDATE meta SET value = '3' WHERE key = 'schema_version'`);
+    future.close();
+    expect(() => new RemediationStore(file)).toThrow(/state schema version 3, this warren understands 2/);
   });
 });
 
