@@ -1,7 +1,7 @@
 // The outgoing escalation webhook: where notify_only and an opened circuit breaker tell a human.
 // Delivery is best effort with a timeout; a failure is logged and counted, never thrown, because a
 // notification must not change what the remediator does.
-import { request } from 'undici';
+import { discard, requestUrl } from '../http/client.ts';
 import type { Logger } from '../logging.ts';
 import type { RemediatorSettings } from './settings.ts';
 import type { Notifier } from './strategies/strategy.ts';
@@ -18,15 +18,15 @@ export function createNotifier(settings: RemediatorSettings['escalationWebhook']
       if (settings.bearerToken) headers.authorization = `Bearer ${settings.bearerToken.reveal()}`;
       const timeout = AbortSignal.timeout(settings.timeoutMs);
       try {
-        const response = await request(settings.url, {
+        const response = await requestUrl(settings.url, {
           method: 'POST',
           headers,
           body: JSON.stringify({ source: 'warren-remediator', kind, ...payload }),
           signal: AbortSignal.any([closing.signal, timeout, ...(signal ? [signal] : [])]),
         });
-        await response.body.dump();
-        const delivered = response.statusCode >= 200 && response.statusCode < 300;
-        if (!delivered) logger.warn({ kind, status: response.statusCode }, 'escalation webhook refused the notification');
+        await discard(response);
+        const delivered = response.status >= 200 && response.status < 300;
+        if (!delivered) logger.warn({ kind, status: response.status }, 'escalation webhook refused the notification');
         onResult(delivered);
         return delivered;
       } catch (error) {

@@ -1,13 +1,13 @@
-// The management HTTP API client: one undici pool per node, a selection strategy choosing which node
+// The management HTTP API client: keep-alive connections per node (src/http/client.ts), a selection strategy choosing which node
 // a request tries first, failover to the next node on network errors, timeouts and 5xx, per-node
 // health, and zod-typed responses.
 import { readFileSync } from 'node:fs';
-import { Pool, errors as undiciErrors } from 'undici';
 import { z } from 'zod';
 import type { ClusterConfig, NodeConfig } from '../../config/types.ts';
 import { WarrenError, describeError } from '../../errors.ts';
 import { formatPath } from '../../config/yaml-path.ts';
 import { basicAuthorization } from '../../http/basic-auth.ts';
+import { HttpConnectTimeoutError, HttpOrigin, readText, type TlsClientOptions } from '../../http/client.ts';
 import { capabilitiesOf, parseBrokerVersion, type BrokerVersion, type Capabilities } from '../capabilities.ts';
 import { assertNodeName, assertResourceName } from '../names.ts';
 import { NodeHealth, type NodeHealthSnapshot } from './node-health.ts';
@@ -116,7 +116,7 @@ export interface ManagementClientOptions {
 interface NodeEndpoint {
   config: NodeConfig;
   health: NodeHealth;
-  pool: Pool;
+  origin: HttpOrigin;
   /** Path prefix when the API sits below a path, e.g. https://host/rabbitmq/api. */
   basePath: string;
 }
@@ -149,10 +149,7 @@ export class ManagementClient {
       return {
         config: node,
         health: new NodeHealth(node.name, node.weight, cluster.management),
-        pool: new Pool(url.origin, {
-          connections: cluster.management.connectionsPerNode,
-          connect: { timeout: cluster.management.timeoutMs, ...tlsOptions },
-        }),
+        origin: new HttpOrigin(url.origin, { connections: cluster.management.connectionsPerNode, connectTimeoutMs: cluster.management.timeoutMs, tls: tlsOptions }),
         basePath: url.pathname.replace(/\/+$/, ''),
       };
     });
@@ -164,7 +161,7 @@ export class ManagementClient {
 
   /** Closes every connection; requests still in flight (a hung node's) are aborted, not awaited. */
   async close(): Promise<void> {
-    await Promise.all(this.#endpoints.map((endpoint) => endpoint.pool.destroy()));
+    for (const endpoint of this.#endpoints) endpoint.origin.close();
   }
 
   /** One API call with node selection and failover; the response is validated with `schema`. */
@@ -212,12 +209,12 @@ export class ManagementClient {
       body = JSON.stringify(options.body);
     }
     try {
-      const response = await endpoint.pool.request({ path: endpoint.basePath + path, method, headers, body, signal });
-      const text = await response.body.text();
-      if (response.statusCode >= 400) {
+      const response = await endpoint.origin.request({ path: endpoint.basePath + path, method, headers, body, signal });
+      const text = await readText(response);
+      if (response.status >= 400) {
         const parsed = apiErrorBodySchema.safeParse(safeJson(text));
         throw new ManagementApiError({
-          status: response.statusCode,
+          status: response.status,
           apiError: parsed.success ? parsed.data.error : undefined,
           reason: parsed.success ? parsed.data.reason : text.slice(0, 200) || undefined,
           node: endpoint.config.name,
@@ -370,13 +367,13 @@ function classify(error: unknown, method: HttpMethod, callerSignal: AbortSignal 
 }
 
 function isConnectError(error: unknown): boolean {
-  if (error instanceof undiciErrors.ConnectTimeoutError) return true;
+  if (error instanceof HttpConnectTimeoutError) return true;
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code);
 }
 
-/** undici connect options for the cluster's management TLS settings (also used for the plugin port). */
-export function tlsConnectOptions(cluster: ClusterConfig): Record<string, unknown> {
+/** TLS options for the cluster's management TLS settings (also used for the plugin port). */
+export function tlsConnectOptions(cluster: ClusterConfig): TlsClientOptions {
   const tls = cluster.management.tls;
   if (!tls) return {};
   return {

@@ -1,9 +1,9 @@
 // Asks Alertmanager whether an active silence matches an alert, so a human who silenced it (often:
 // "I am working on this") is not overruled by the remediator.
-import { request } from 'undici';
 import { z } from 'zod';
 import { WarrenError } from '../../errors.ts';
 import { basicAuthorization } from '../../http/basic-auth.ts';
+import { discard, readText, requestUrl } from '../../http/client.ts';
 import { matchesAll, matcherFromSilence } from '../routing/matchers.ts';
 import type { RemediatorSettings } from '../settings.ts';
 
@@ -39,12 +39,12 @@ export class SilenceChecker {
     const timeout = AbortSignal.timeout(this.#settings.timeoutMs);
     let body: unknown;
     try {
-      const response = await request(url, { headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-      if (response.statusCode !== 200) {
-        await response.body.dump();
-        throw new Error(`HTTP ${response.statusCode}`);
+      const response = await requestUrl(url, { headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      if (response.status !== 200) {
+        await discard(response);
+        throw new Error(`HTTP ${response.status}`);
       }
-      body = await response.body.json();
+      body = JSON.parse(await readText(response));
     } catch (error) {
       throw new WarrenError('STRATEGY_FAILED', `GET ${url.origin}/api/v2/silences: ${(error as Error).message}`, { cause: error });
     }

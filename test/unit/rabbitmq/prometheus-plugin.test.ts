@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { labelsEscaped, parseDetailedQueueMetrics, queueKey } from '../../../src/rabbitmq/prometheus-plugin.ts';
+import { DetailedQueueMetricsParser, labelsEscaped, parseDetailedQueueMetrics, queueKey } from '../../../src/rabbitmq/prometheus-plugin.ts';
 
 // Recorded from RabbitMQ 3.10.8 (`/metrics/detailed?family=queue_coarse_metrics&family=queue_consumer_count`),
 // trimmed to two ordinary queues and three created with awkward names in vhost "/". This version writes
@@ -113,5 +113,27 @@ describe('finding the plugin version in a large response', () => {
     const text = `${padding}\nrabbitmq_detailed_queue_messages{vhost="/",queue="back\\slash"} 4\nrabbitmq_build_info{rabbitmq_version="3.10.8",erlang_version="25.2.3"} 1\n`;
     expect(text.length).toBeGreaterThan(8192);
     expect(parseDetailedQueueMetrics(text).get(queueKey('/', 'back\\slash'))?.get('messages')).toBe(4);
+  });
+});
+
+describe('parsing the answer as it arrives', () => {
+  const inPieces = (text: string, size: number) => {
+    const parser = new DetailedQueueMetricsParser();
+    for (let i = 0; i < text.length; i += size) parser.push(text.slice(i, i + size));
+    return parser.finish();
+  };
+
+  // Pieces end anywhere: inside a name, a label value, a number, between \r and \n.
+  it.each([1, 2, 7, 64, 1000])('reads the same from pieces of %i characters as from the whole text', (size) => {
+    expect(inPieces(RECORDED, size)).toEqual(EVERY_QUEUE);
+    expect(inPieces(ESCAPED, size)).toEqual(EVERY_QUEUE);
+    expect(inPieces(RECORDED.replaceAll('\n', '\r\n'), size)).toEqual(EVERY_QUEUE);
+  });
+
+  it('reads a last line without a newline, and build_info from a later piece', () => {
+    const parser = new DetailedQueueMetricsParser();
+    parser.push('rabbitmq_detailed_queue_messages{vhost="/",queue="a"b"} 3\nrabbitmq_build_info{rabbitmq_vers');
+    parser.push('ion="3.10.8"} 1\nrabbitmq_detailed_queue_consumers{vhost="/",queue="a"b"} 2');
+    expect(parser.finish()).toEqual(new Map([[queueKey('/', 'a"b'), new Map([['messages', 3], ['consumers', 2]])]]));
   });
 });
