@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterConfig, WarrenConfig } from '../config/types.ts';
 import { basicAuthAccepts } from '../http/basic-auth.ts';
-import { send } from '../http/respond.ts';
+import { send, stream } from '../http/respond.ts';
 import type { Logger } from '../logging.ts';
 import { ManagementClient, tlsConnectOptions } from '../rabbitmq/management/client.ts';
 import { PrometheusPluginClient } from '../rabbitmq/prometheus-plugin.ts';
@@ -94,7 +94,7 @@ export function createExporterApp(deps: ExporterDeps): ExporterApp {
   async function serveScrape(scraper: ClusterScraper, request: IncomingMessage, response: ServerResponse): Promise<void> {
     const result = await scraper.scrape(scrapeTimeoutMs(request, settings.defaultScrapeTimeoutMs));
     for (const failure of result.failures) logger.warn({ cluster: scraper.resources.cluster.name, ...failure }, 'collector failed');
-    send(response, 200, TEXT_CONTENT_TYPE, result.body);
+    await stream(response, 200, TEXT_CONTENT_TYPE, result.body());
   }
 
   async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {

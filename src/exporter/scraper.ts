@@ -8,8 +8,11 @@ import { MetricRegistry } from '../metrics/registry.ts';
 import { ScrapeData, type ClusterResources } from './scrape-data.ts';
 
 export interface ScrapeResult {
-  /** The exposition text, UTF-8, in chunks (see MetricRegistry.renderChunks). */
-  body: Buffer[];
+  /**
+   * The exposition text, UTF-8, in chunks rendered as they are taken (MetricRegistry.chunks); each
+   * call renders anew, so callers sharing one scrape each write their own.
+   */
+  body: () => Iterable<Buffer>;
   /** Collectors that failed, with why: for logs. */
   failures: { collector: string; error: string }[];
   durationSeconds: number;
@@ -76,7 +79,7 @@ export class ClusterScraper {
     families.up.set([cluster.name], up);
     const durationSeconds = (performance.now() - started) / 1000;
     families.scrapeDuration.set([cluster.name], durationSeconds);
-    const body = registry.renderChunks();
+    const body = () => registry.chunks();
     // Background work this scrape found due starts now, so it does not slow the scrape itself.
     this.resources.queueMetadata.afterScrape();
     return { body, failures, durationSeconds };

@@ -50,7 +50,11 @@ export class MetricFamily {
    * value array: collectors pass one array per object to all of its families, so a queue's labels
    * are escaped and joined once, not once per family (and, with a lasting cache, not once per scrape).
    */
-  render(out: ChunkWriter, blocks: LabelBlockCache): void {
+  render(out: ChunkWriter, blocks: LabelBlockCache): Generator<Buffer, void, undefined> {
+    return this.#render(out, blocks);
+  }
+
+  *#render(out: ChunkWriter, blocks: LabelBlockCache): Generator<Buffer, void, undefined> {
     const { name, help, type, labelNames } = this.definition;
     out.write(`# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`);
     for (let i = 0; i < this.#values.length; i++) {
@@ -61,6 +65,7 @@ export class MetricFamily {
         blocks.set(values, cached);
       }
       out.write(`${name}${cached.block} ${formatValue(this.#values[i] as number)}\n`);
+      if (out.full) yield out.take();
     }
   }
 }
@@ -159,19 +164,26 @@ export class MetricRegistry {
     return Buffer.concat(this.renderChunks()).toString('utf8');
   }
 
-  /**
-   * The exposition as UTF-8 chunks of about 64 KiB. At 10,000 queues the text is ~8 MiB; building
-   * it chunk by chunk avoids holding it as one string and again as one buffer.
-   */
+  /** The exposition as UTF-8 chunks of about 64 KiB, all rendered at once (see chunks()). */
   renderChunks(): Buffer[] {
+    return [...this.chunks()];
+  }
+
+  /**
+   * The exposition as UTF-8 chunks of about 64 KiB, each rendered when it is asked for. At 10,000
+   * queues the text is ~8 MiB: written to the client as it is rendered, no chunk outlives its write,
+   * where a whole rendered body lived long enough to reach the old generation.
+   */
+  *chunks(): Generator<Buffer, void, undefined> {
     const out = new ChunkWriter();
     const blocks = this.#blocks;
     for (const family of this.#families.values()) {
       if (family.size === 0) continue;
-      if (family instanceof MetricFamily) family.render(out, blocks);
+      if (family instanceof MetricFamily) yield* family.render(out, blocks);
       else family.render(out);
+      if (out.full) yield out.take();
     }
-    return out.finish();
+    if (out.pending) yield out.take();
   }
 
   #validate(definition: MetricDefinition): void {
@@ -198,22 +210,25 @@ const CHUNK_CHARS = 64 * 1024;
 
 
 class ChunkWriter {
-  readonly #chunks: Buffer[] = [];
   #pending = '';
 
   write(text: string): void {
     this.#pending += text;
-    if (this.#pending.length >= CHUNK_CHARS) this.#flush();
   }
 
-  finish(): Buffer[] {
-    if (this.#pending !== '') this.#flush();
-    return this.#chunks;
+  /** Whether a chunk's worth is pending. */
+  get full(): boolean {
+    return this.#pending.length >= CHUNK_CHARS;
   }
 
-  #flush(): void {
-    this.#chunks.push(Buffer.from(this.#pending, 'utf8'));
+  get pending(): boolean {
+    return this.#pending !== '';
+  }
+
+  take(): Buffer {
+    const chunk = Buffer.from(this.#pending, 'utf8');
     this.#pending = '';
+    return chunk;
   }
 }
 

@@ -113,7 +113,7 @@ describe('health_checks collector', () => {
     const { api } = fakeApi({ failing: new Set(['node-is-quorum-critical@rabbit3@h']) });
     const scheduler = new HealthCheckScheduler(cluster, api, 60_000, () => 1_990_000);
     await scheduler.refresh();
-    const text = Buffer.concat((await scraperWith(api, scheduler).scrape(5_000)).body).toString();
+    const text = Buffer.concat([...(await scraperWith(api, scheduler).scrape(5_000)).body()]).toString();
     expect(valueOf(text, 'warren_health_check_passing', { check: 'node-is-quorum-critical', node: 'rabbit3@h' })).toBe(0);
     expect(valueOf(text, 'warren_health_check_passing', { check: 'node-is-quorum-critical', node: 'rabbit1@h' })).toBe(1);
     expect(valueOf(text, 'warren_health_checks_age_seconds')).toBe(10);
@@ -125,7 +125,7 @@ describe('health_checks collector', () => {
     const scheduler = new HealthCheckScheduler(cluster, api, 60_000, () => 1_995_000);
     await scheduler.refresh();
     const result = await scraperWith(api, scheduler).scrape(5_000);
-    const text = Buffer.concat(result.body).toString();
+    const text = Buffer.concat([...result.body()]).toString();
     expect(valueOf(text, 'warren_scrape_collector_success', { collector: 'health_checks' })).toBe(0);
     expect(valueOf(text, 'warren_health_checks_age_seconds')).toBe(5);
     expect(valueOf(text, 'warren_health_check_passing')).toBeUndefined();

@@ -125,3 +125,23 @@ describe('label blocks kept across registries', () => {
     expect(render(['cluster', 'vhost'])).toContain('x{cluster="local",vhost="a\\"b"} 1');
   });
 });
+
+describe('rendering in chunks', () => {
+  it('gives the same text chunk by chunk, in chunks of at least 64 KiB but the last', () => {
+    const registry = new MetricRegistry();
+    const depth = registry.gauge('queue_depth', 'Depth.', ['vhost', 'queue']);
+    const consumers = registry.gauge('queue_consumers', 'Consumers.', ['vhost', 'queue']);
+    for (let i = 0; i < 5_000; i++) {
+      const labels = ['/', `queue-ü-${i}`];
+      depth.set(labels, i);
+      consumers.set(labels, i % 3);
+    }
+    const chunks = [...registry.chunks()];
+    expect(chunks.length).toBeGreaterThan(2);
+    for (const chunk of chunks.slice(0, -1)) expect(chunk.length).toBeGreaterThanOrEqual(64 * 1024);
+    const text = Buffer.concat(chunks).toString('utf8');
+    expect(text).toBe(registry.render());
+    expect(text.split('\n').filter((line) => line.startsWith('queue_depth{'))).toHaveLength(5_000);
+    expect(text).toContain('queue_consumers{vhost="/",queue="queue-ü-4999"} 1\n');
+  });
+});
