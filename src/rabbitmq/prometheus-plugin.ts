@@ -101,15 +101,26 @@ export class DetailedQueueMetricsParser {
   #partial = '';
 
   push(piece: string): void {
-    const text = this.#partial === '' ? piece : this.#partial + piece;
     let start = 0;
-    for (;;) {
-      const end = text.indexOf('\n', start);
-      if (end === -1) break;
-      this.#line(text, start, end);
+    if (this.#partial !== '') {
+      // Only the carried line is joined with the piece's first one: joining whole pieces would copy each.
+      const end = piece.indexOf('\n');
+      if (end === -1) {
+        this.#partial += piece;
+        return;
+      }
+      const line = this.#partial + piece.slice(0, end);
+      this.#partial = '';
+      this.#line(line, 0, line.length);
       start = end + 1;
     }
-    this.#partial = start === 0 ? text : ownCopy(text.slice(start));
+    for (;;) {
+      const end = piece.indexOf('\n', start);
+      if (end === -1) break;
+      this.#line(piece, start, end);
+      start = end + 1;
+    }
+    if (start < piece.length) this.#partial = ownCopy(piece.slice(start));
   }
 
   finish(): NodeQueueStats {
