@@ -16,7 +16,7 @@ import { routeAlert } from './routing/router.ts';
 import { effectiveMode, type RemediationMode, type RemediationRule, type RemediatorSettings } from './settings.ts';
 import { RemediationStats } from './stats.ts';
 import type { Inbox, InboxDelivery } from './inbox.ts';
-import type { ActionRecord, ActionState, ChainStep, InboxPosition, RemediationStore, StepPhase, StoredAlert } from './store.ts';
+import type { ActionRecord, ActionState, ChainStep, InboxPosition, RemediationStore, StepPhase, StepRecord, StoredAlert } from './store.ts';
 import type { StrategyName } from './strategies/catalogue.ts';
 import { STRATEGIES } from './strategies/registry.ts';
 import type { Notifier, Strategy, StrategyContext, StepRecorder } from './strategies/strategy.ts';
@@ -60,6 +60,8 @@ export interface IntakeResult {
 export type ApprovalOutcome = { ok: true; action: ActionRecord } | { ok: false; status: 404 | 409; message: string };
 
 const PAUSED_KEY = 'paused';
+/** Step phases in which a strategy may change something outside warren: recorded durably before they start. */
+const CHANGING_PHASES: ReadonlySet<StepPhase> = new Set(['execute', 'notify']);
 const HOUSEKEEPING_INTERVAL_MS = 60_000;
 /** Backlog rows a worker pass reads per page, and at most per pass. */
 const PASS_PAGE = 64;
@@ -109,6 +111,7 @@ export class RemediationEngine {
     this.#routingSliceMs = deps.routingSliceMs ?? ROUTING_SLICE_MS;
     this.#rulesByName = new Map(this.#settings.rules.map((rule) => [rule.name, rule]));
     this.#position = this.#store.inboxPosition();
+    this.#store.onDeferredError = (error) => this.#logger.error({ err: describeError(error) }, 'remediation: a step note of a running action could not be written; dropped');
   }
 
   /** Reports what a previous process left running, then starts working. */
@@ -222,6 +225,13 @@ export class RemediationEngine {
     const effects: (() => void)[] = [];
     let drained = false;
     try {
+      if (this.#deps.inbox.lastId() < this.#position.id) {
+        // Nothing to route: no transaction, which would also commit the store's deferred writes early.
+        this.#headDelivery = undefined;
+        this.#checkpointInbox(1);
+        this.kick();
+        return;
+      }
       this.#position = this.#store.transaction(() => {
         let position = this.#position;
         do {
@@ -506,7 +516,11 @@ export class RemediationEngine {
     if (this.paused || this.#deps.inbox.next(this.#position.id) !== undefined) return;
     let afterId = 0;
     for (let scanned = 0; scanned < PASS_SCAN_LIMIT; ) {
-      const page = this.#store.actionsInStates(['pending', 'approved'], { afterId, limit: PASS_PAGE });
+      // A page a few times the free slots: every finished action starts a pass, and reading (and
+      // parsing) a full page each time to start one action cost more than running notify_only.
+      const free = this.#maxConcurrent - this.#inFlight.size;
+      if (free <= 0) return;
+      const page = this.#store.actionsInStates(['pending', 'approved'], { afterId, limit: Math.min(PASS_PAGE, 2 * free) });
       if (page.length === 0) return;
       scanned += page.length;
       afterId = (page.at(-1) as ActionRecord).id;
@@ -522,13 +536,12 @@ export class RemediationEngine {
       if (action.state === 'pending' && !this.#guardsAllow(action)) continue;
       // A conflicting action holds one of its targets: it stays pending and is tried again when that finishes.
       if (!this.locks.tryAcquire(action.id, action.targets)) continue;
-      let started = false;
-      try {
-        started = this.#store.markStarted(action.id, this.#iso());
-      } finally {
-        if (!started) this.locks.release(action.id);
-      }
-      if (!started) continue;
+      // Recorded with the next commit, at the latest just before the strategy may change anything
+      // (see #run) or with the action's end: a crash before that, when nothing outside warren has
+      // changed yet, leaves it pending, to be prechecked again. No write can come in between (any
+      // write takes the deferred ones along), so the state read above still holds.
+      const startedAt = this.#iso();
+      this.#store.defer(() => void this.#store.markStarted(action.id, startedAt));
       const controller = new AbortController();
       const done = this.#run(action, controller.signal)
         .catch((error: unknown) => {
@@ -594,7 +607,9 @@ export class RemediationEngine {
     }
     if (this.#resolved(action)) return this.#cancelResolved(action, ['running']);
     const access = this.#deps.clusterAccess(cluster);
-    const guardSteps = this.#recorder(action.id, '');
+    // Step numbers are handed out here: notes of this run may still wait in the store's deferred writes.
+    const seq = { last: this.#store.lastStepSeq(action.id) };
+    const guardSteps = this.#recorder(action.id, '', seq);
 
     if (!wasApproved && this.#deps.silences && this.#settings.alertmanager?.checkSilences) {
       const check = guardSteps.begin('guard', 'ask Alertmanager for a matching silence', `GET ${this.#settings.alertmanager.url.replace(/\/$/, '')}/api/v2/silences`);
@@ -623,8 +638,9 @@ export class RemediationEngine {
     for (let index = 0; index < action.chain.length; index++) {
       const step = action.chain[index] as ChainStep;
       const strategy = this.#strategies[step.strategy as StrategyName];
-      const recorder = this.#recorder(action.id, strategy.name);
-      this.#store.updateRunning(action.id, this.#iso(), { strategyIndex: index });
+      const recorder = this.#recorder(action.id, strategy.name, seq);
+      const startedAt = this.#iso();
+      this.#store.defer(() => this.#store.updateRunning(action.id, startedAt, { strategyIndex: index }));
       const context = (signal: AbortSignal): StrategyContext => ({
         actionId: action.id,
         rule: action.rule,
@@ -665,7 +681,8 @@ export class RemediationEngine {
       let plan;
       try {
         const before = await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.observe(context(signal))).catch((error: unknown) => ({ error: describeError(error) }));
-        if (index === 0) this.#store.updateRunning(action.id, this.#iso(), { before });
+        const observedAt = this.#iso();
+        if (index === 0) this.#store.defer(() => this.#store.updateRunning(action.id, observedAt, { before }));
         plan = await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.plan(context(signal)));
       } catch (error) {
         if (stopSignal.aborted) return this.#interrupted(action, started, strategy.name, cooldown());
@@ -686,7 +703,9 @@ export class RemediationEngine {
       // The alert may have resolved while this was prechecked: then nothing needs changing.
       if (!acted && this.#resolved(action)) return this.#cancelResolved(action, ['running']);
 
+      // Committed before the strategy changes anything, with the notes deferred so far.
       if (!acted && rule) this.#store.recordAttempt(rule.name, action.targets[0] ?? '', this.#iso());
+      this.#store.flush();
       acted = true;
       try {
         await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.execute(context(signal), plan));
@@ -701,7 +720,8 @@ export class RemediationEngine {
       if (stopSignal.aborted) return this.#interrupted(action, started, strategy.name, cooldown());
       if (verified) {
         const after = await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.observe(context(signal))).catch((error: unknown) => ({ error: describeError(error) }));
-        this.#store.updateRunning(action.id, this.#iso(), { after });
+        const afterAt = this.#iso();
+        this.#store.defer(() => this.#store.updateRunning(action.id, afterAt, { after }));
         this.#finish(action, 'succeeded', started, { strategy: strategy.name, cooldown: cooldown() });
         return;
       }
@@ -767,17 +787,25 @@ export class RemediationEngine {
     await this.#deps.notifier.notify('escalation', { actionId: action.id, rule: action.rule, target: action.targets[0], escalation: code, reason, alert: action.alert });
   }
 
-  #recorder(actionId: number, strategy: string): StepRecorder {
+  /**
+   * Records a strategy's steps. A step that may change something outside warren (execute, notify)
+   * is committed before it starts, with everything deferred so far; read-only steps and every
+   * step's outcome are deferred to the next commit (see RemediationStore.defer).
+   */
+  #recorder(actionId: number, strategy: string, seq: { last: number }): StepRecorder {
     const store = this.#store;
     const iso = () => this.#iso();
     return {
       begin(phase: StepPhase, description: string, command?: string) {
-        const seq = store.appendStep(actionId, { strategy, phase, description, command, status: 'planned', startedAt: iso() });
+        const step: StepRecord = { seq: ++seq.last, strategy, phase, description, command, status: 'planned', startedAt: iso() };
+        if (CHANGING_PHASES.has(phase)) store.appendStep(actionId, step);
+        else store.defer(() => store.appendStep(actionId, step));
         let settled = false;
         const settle = (status: 'ok' | 'failed', detail?: unknown) => {
           if (settled) return;
           settled = true;
-          store.finishStep(actionId, seq, phase === 'plan' ? 'planned' : status, iso(), detail);
+          const finishedAt = iso();
+          store.defer(() => store.finishStep(actionId, step.seq, phase === 'plan' ? 'planned' : status, finishedAt, detail));
         };
         return { ok: (detail) => settle('ok', detail), fail: (detail) => settle('failed', detail) };
       },

@@ -190,6 +190,7 @@ export class RemediationStore {
   readonly #db: DatabaseSync;
   readonly #statements: StatementCache;
   readonly file: string;
+  #deferred: (() => void)[] = [];
 
   constructor(file: string) {
     this.file = file;
@@ -200,7 +201,8 @@ export class RemediationStore {
       // WAL: readers never block the writer. NORMAL survives a process crash; what was answered
       // 200 is in the inbox (inbox.ts), committed with FULL, so it also survives a power loss,
       // while the engine's many bookkeeping writes here skip the flush.
-      this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+      // temp_store MEMORY: the statement journals of routing's savepoints stay off the disk.
+      this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;');
       this.#db.exec(SCHEMA);
       const version = this.#statements.get(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
       if (version && Number(version.value) === 1) this.#migrateFromVersion1();
@@ -229,14 +231,69 @@ export class RemediationStore {
     });
   }
 
+  /** Commits what was deferred, then closes the file. */
   close(): void {
-    this.#statements.clear();
-    if (this.#db.isOpen) this.#db.close();
+    if (this.#db.isOpen) {
+      try {
+        this.flush();
+      } finally {
+        this.#statements.clear();
+        this.#db.close();
+      }
+    }
   }
 
-  /** Runs `work` in one transaction (all or nothing). */
+  /**
+   * Runs `work` in one transaction (all or nothing), which first applies the deferred writes. If it
+   * fails, they stay queued for the next one.
+   */
   transaction<T>(work: () => T): T {
-    return inTransaction(this.#db, work);
+    const deferred = this.#deferred;
+    this.#deferred = [];
+    try {
+      return inTransaction(this.#db, () => {
+        this.#apply(deferred);
+        return work();
+      });
+    } catch (error) {
+      this.#deferred = deferred.concat(this.#deferred);
+      throw error;
+    }
+  }
+
+  /**
+   * Queues a write that may wait for the next commit: the notes a running action leaves (step
+   * outcomes, read-only steps, progress). Any later write commits them with itself, in order, so an
+   * action costs a few commits instead of one per note: each commit rewrites every page it touched,
+   * and under an alert storm those writes compete with the inbox's flush. A crash can lose such
+   * notes, never a change of an action's state.
+   */
+  defer(write: () => void): void {
+    if (this.#db.isTransaction) write();
+    else this.#deferred.push(write);
+  }
+
+  /** Commits the deferred writes now. */
+  flush(): void {
+    if (this.#deferred.length > 0) this.transaction(() => undefined);
+  }
+
+  /** Told about a deferred write that failed; it is dropped rather than block every later commit. */
+  onDeferredError: ((error: unknown) => void) | undefined;
+
+  #apply(writes: readonly (() => void)[]): void {
+    for (const write of writes) {
+      try {
+        write();
+      } catch (error) {
+        this.onDeferredError?.(error);
+      }
+    }
+  }
+
+  /** A write outside a transaction takes the deferred writes along; inside one they are already applied. */
+  #write<T>(work: () => T): T {
+    return this.#deferred.length === 0 || this.#db.isTransaction ? work() : this.transaction(work);
   }
 
   /** Where routing resumes in the inbox (inbox.ts): the delivery id, and how many of its alerts are routed. */
@@ -246,7 +303,9 @@ export class RemediationStore {
   }
 
   setInboxPosition(position: InboxPosition): void {
-    this.#statements.get(`INSERT INTO meta (key, value) VALUES ('inbox_position', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(JSON.stringify(position));
+    return this.#write(() => {
+      this.#statements.get(`INSERT INTO meta (key, value) VALUES ('inbox_position', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(JSON.stringify(position));
+    });
   }
 
   /** Deliveries an older warren kept in this file's own inbox table, oldest first. */
@@ -281,12 +340,14 @@ export class RemediationStore {
    * duplicate (whose delivery count goes up).
    */
   recordEpisode(key: string, alert: { fingerprint: string; startsAt: string; status: string }, now: string): boolean {
-    const inserted = this
-      .#statements.get('INSERT OR IGNORE INTO episodes (key, fingerprint, starts_at, status, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(key, alert.fingerprint, alert.startsAt, alert.status, now, now);
-    if (inserted.changes > 0) return true;
-    this.#statements.get('UPDATE episodes SET deliveries = deliveries + 1, last_seen = ? WHERE key = ?').run(now, key);
-    return false;
+    return this.#write(() => {
+      const inserted = this
+        .#statements.get('INSERT OR IGNORE INTO episodes (key, fingerprint, starts_at, status, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(key, alert.fingerprint, alert.startsAt, alert.status, now, now);
+      if (inserted.changes > 0) return true;
+      this.#statements.get('UPDATE episodes SET deliveries = deliveries + 1, last_seen = ? WHERE key = ?').run(now, key);
+      return false;
+    });
   }
 
   hasEpisode(key: string): boolean {
@@ -298,35 +359,39 @@ export class RemediationStore {
    * that keeps firing (and is repeated every repeat_interval) is never forgotten while it fires.
    */
   pruneEpisodes(before: string): number {
-    return Number(this.#statements.get('DELETE FROM episodes WHERE last_seen < ?').run(before).changes);
+    return this.#write(() => {
+      return Number(this.#statements.get('DELETE FROM episodes WHERE last_seen < ?').run(before).changes);
+    });
   }
 
   insertAction(action: NewAction, now: string): number {
-    const result = this
-      .#statements.get(
-        `INSERT INTO actions (created_at, updated_at, state, reason, mode, rule, cluster, targets, primary_target, chain, first_strategy, alert, alertname, fingerprint, starts_at, receiver, finished_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        now,
-        now,
-        action.state,
-        action.reason ?? null,
-        action.mode,
-        action.rule,
-        action.cluster,
-        JSON.stringify(action.targets),
-        action.targets[0] ?? '',
-        JSON.stringify(action.chain),
-        action.chain[0]?.strategy ?? '',
-        JSON.stringify(action.alert),
-        action.alert.labels.alertname ?? '',
-        action.alert.fingerprint,
-        action.alert.startsAt,
-        action.receiver,
-        action.state === 'skipped' ? now : null,
-      );
-    return Number(result.lastInsertRowid);
+    return this.#write(() => {
+      const result = this
+        .#statements.get(
+          `INSERT INTO actions (created_at, updated_at, state, reason, mode, rule, cluster, targets, primary_target, chain, first_strategy, alert, alertname, fingerprint, starts_at, receiver, finished_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          now,
+          now,
+          action.state,
+          action.reason ?? null,
+          action.mode,
+          action.rule,
+          action.cluster,
+          JSON.stringify(action.targets),
+          action.targets[0] ?? '',
+          JSON.stringify(action.chain),
+          action.chain[0]?.strategy ?? '',
+          JSON.stringify(action.alert),
+          action.alert.labels.alertname ?? '',
+          action.alert.fingerprint,
+          action.alert.startsAt,
+          action.receiver,
+          action.state === 'skipped' ? now : null,
+        );
+      return Number(result.lastInsertRowid);
+    });
   }
 
   getAction(id: number): ActionRecord | undefined {
@@ -360,9 +425,14 @@ export class RemediationStore {
 
   /** Actions in the given states, oldest first, without steps; a page of `limit` after `afterId`. */
   actionsInStates(states: readonly ActionState[], page: { afterId?: number; limit?: number } = {}): ActionRecord[] {
-    const marks = states.map(() => '?').join(',');
-    const rows = this.#statements.get(`SELECT * FROM actions WHERE state IN (${marks}) AND id > ? ORDER BY id LIMIT ?`).all(...states, page.afterId ?? 0, page.limit ?? -1) as Row[];
-    return rows.map((row) => this.#toAction(row, false));
+    const limit = page.limit ?? -1;
+    // One index range per state, each already in id order, merged here: `state IN (...) ORDER BY id`
+    // sorts every matching row first (a temporary B-tree on disk), which during a storm is the whole
+    // backlog, on every worker pass.
+    const select = this.#statements.get('SELECT * FROM actions WHERE state = ? AND id > ? ORDER BY id LIMIT ?');
+    const rows = states.flatMap((state) => select.all(state, page.afterId ?? 0, limit) as Row[]);
+    if (states.length > 1) rows.sort((a, b) => Number(a.id) - Number(b.id));
+    return (limit >= 0 ? rows.slice(0, limit) : rows).map((row) => this.#toAction(row, false));
   }
 
   countByState(): Map<ActionState, number> {
@@ -372,51 +442,66 @@ export class RemediationStore {
 
   /** Moves an action from one of `from` to `to`; false when it was in none of them (a lost race). */
   transition(id: number, from: readonly ActionState[], to: ActionState, now: string, fields: Partial<Pick<ActionRecord, 'reason' | 'error' | 'approvedBy'>> = {}): boolean {
-    const marks = from.map(() => '?').join(',');
-    const final = FINAL_STATES.includes(to);
-    const result = this
-      .#statements.get(
-        `UPDATE actions SET state = ?, updated_at = ?, reason = COALESCE(?, reason), error = COALESCE(?, error), approved_by = COALESCE(?, approved_by),
-           finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE finished_at END
-         WHERE id = ? AND state IN (${marks})`,
-      )
-      .run(to, now, fields.reason ?? null, fields.error ?? null, fields.approvedBy ?? null, final ? 1 : 0, now, id, ...from);
-    return result.changes > 0;
+    return this.#write(() => {
+      const marks = from.map(() => '?').join(',');
+      const final = FINAL_STATES.includes(to);
+      const result = this
+        .#statements.get(
+          `UPDATE actions SET state = ?, updated_at = ?, reason = COALESCE(?, reason), error = COALESCE(?, error), approved_by = COALESCE(?, approved_by),
+             finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE finished_at END
+           WHERE id = ? AND state IN (${marks})`,
+        )
+        .run(to, now, fields.reason ?? null, fields.error ?? null, fields.approvedBy ?? null, final ? 1 : 0, now, id, ...from);
+      return result.changes > 0;
+    });
   }
 
   markStarted(id: number, now: string): boolean {
-    const result = this
-      .#statements.get(`UPDATE actions SET state = 'running', updated_at = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND state IN ('pending', 'approved')`)
-      .run(now, now, id);
-    return result.changes > 0;
+    return this.#write(() => {
+      const result = this
+        .#statements.get(`UPDATE actions SET state = 'running', updated_at = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND state IN ('pending', 'approved')`)
+        .run(now, now, id);
+      return result.changes > 0;
+    });
   }
 
   updateRunning(id: number, now: string, fields: { strategyIndex?: number; before?: unknown; after?: unknown }): void {
-    this
-      .#statements.get(
-        `UPDATE actions SET updated_at = ?, strategy_index = COALESCE(?, strategy_index),
-           before_state = COALESCE(?, before_state), after_state = COALESCE(?, after_state) WHERE id = ?`,
-      )
-      .run(now, fields.strategyIndex ?? null, json(fields.before), json(fields.after), id);
+    return this.#write(() => {
+      this
+        .#statements.get(
+          `UPDATE actions SET updated_at = ?, strategy_index = COALESCE(?, strategy_index),
+             before_state = COALESCE(?, before_state), after_state = COALESCE(?, after_state) WHERE id = ?`,
+        )
+        .run(now, fields.strategyIndex ?? null, json(fields.before), json(fields.after), id);
+    });
   }
 
   finish(id: number, state: ActionState, now: string, fields: { reason?: string | undefined; error?: string | undefined; durationMs?: number | undefined }): void {
-    this
-      .#statements.get(`UPDATE actions SET state = ?, updated_at = ?, finished_at = ?, reason = COALESCE(?, reason), error = COALESCE(?, error), duration_ms = ? WHERE id = ?`)
-      .run(state, now, now, fields.reason ?? null, fields.error ?? null, fields.durationMs ?? null, id);
+    return this.#write(() => {
+      this
+        .#statements.get(`UPDATE actions SET state = ?, updated_at = ?, finished_at = ?, reason = COALESCE(?, reason), error = COALESCE(?, error), duration_ms = ? WHERE id = ?`)
+        .run(state, now, now, fields.reason ?? null, fields.error ?? null, fields.durationMs ?? null, id);
+    });
   }
 
-  appendStep(actionId: number, step: Omit<StepRecord, 'seq'>): number {
-    const next = this.#statements.get('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM steps WHERE action_id = ?').get(actionId) as { seq: number };
-    const seq = Number(next.seq);
-    this
-      .#statements.get('INSERT INTO steps (action_id, seq, strategy, phase, description, command, status, started_at, finished_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(actionId, seq, step.strategy, step.phase, step.description, step.command ?? null, step.status, step.startedAt, step.finishedAt ?? null, json(step.detail));
-    return seq;
+  /** The highest step number an action has, 0 when it has none. */
+  lastStepSeq(actionId: number): number {
+    const row = this.#statements.get('SELECT COALESCE(MAX(seq), 0) AS seq FROM steps WHERE action_id = ?').get(actionId) as { seq: number };
+    return Number(row.seq);
+  }
+
+  appendStep(actionId: number, step: StepRecord): void {
+    this.#write(() => {
+      this
+        .#statements.get('INSERT INTO steps (action_id, seq, strategy, phase, description, command, status, started_at, finished_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(actionId, step.seq, step.strategy, step.phase, step.description, step.command ?? null, step.status, step.startedAt, step.finishedAt ?? null, json(step.detail));
+    });
   }
 
   finishStep(actionId: number, seq: number, status: StepStatus, now: string, detail?: unknown): void {
-    this.#statements.get('UPDATE steps SET status = ?, finished_at = ?, detail = COALESCE(?, detail) WHERE action_id = ? AND seq = ?').run(status, now, json(detail), actionId, seq);
+    return this.#write(() => {
+      this.#statements.get('UPDATE steps SET status = ?, finished_at = ?, detail = COALESCE(?, detail) WHERE action_id = ? AND seq = ?').run(status, now, json(detail), actionId, seq);
+    });
   }
 
   /** Pending, awaiting-approval and approved actions of one firing episode: what a resolve cancels. */
@@ -433,11 +518,15 @@ export class RemediationStore {
   }
 
   setCooldown(rule: string, target: string, until: string): void {
-    this.#statements.get('INSERT INTO cooldowns (rule, target, until) VALUES (?, ?, ?) ON CONFLICT (rule, target) DO UPDATE SET until = excluded.until').run(rule, target, until);
+    return this.#write(() => {
+      this.#statements.get('INSERT INTO cooldowns (rule, target, until) VALUES (?, ?, ?) ON CONFLICT (rule, target) DO UPDATE SET until = excluded.until').run(rule, target, until);
+    });
   }
 
   recordAttempt(rule: string, target: string, at: string): void {
-    this.#statements.get('INSERT INTO attempts (rule, target, at) VALUES (?, ?, ?)').run(rule, target, at);
+    return this.#write(() => {
+      this.#statements.get('INSERT INTO attempts (rule, target, at) VALUES (?, ?, ?)').run(rule, target, at);
+    });
   }
 
   attemptsSince(rule: string, target: string, since: string): number {
@@ -446,7 +535,9 @@ export class RemediationStore {
   }
 
   pruneAttempts(before: string): void {
-    this.#statements.get('DELETE FROM attempts WHERE at < ?').run(before);
+    return this.#write(() => {
+      this.#statements.get('DELETE FROM attempts WHERE at < ?').run(before);
+    });
   }
 
   breaker(rule: string, target: string): BreakerRecord | undefined {
@@ -455,16 +546,20 @@ export class RemediationStore {
   }
 
   openBreaker(record: BreakerRecord): void {
-    this
-      .#statements.get(
-        `INSERT INTO breakers (rule, target, opened_at, open_until, attempts) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (rule, target) DO UPDATE SET opened_at = excluded.opened_at, open_until = excluded.open_until, attempts = excluded.attempts`,
-      )
-      .run(record.rule, record.target, record.openedAt, record.openUntil, record.attempts);
+    return this.#write(() => {
+      this
+        .#statements.get(
+          `INSERT INTO breakers (rule, target, opened_at, open_until, attempts) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (rule, target) DO UPDATE SET opened_at = excluded.opened_at, open_until = excluded.open_until, attempts = excluded.attempts`,
+        )
+        .run(record.rule, record.target, record.openedAt, record.openUntil, record.attempts);
+    });
   }
 
   closeBreaker(rule: string, target: string): boolean {
-    return this.#statements.get('DELETE FROM breakers WHERE rule = ? AND target = ?').run(rule, target).changes > 0;
+    return this.#write(() => {
+      return this.#statements.get('DELETE FROM breakers WHERE rule = ? AND target = ?').run(rule, target).changes > 0;
+    });
   }
 
   /** Breakers still open at `now`. */
@@ -478,7 +573,9 @@ export class RemediationStore {
   }
 
   setSetting(key: string, value: string): void {
-    this.#statements.get('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+    return this.#write(() => {
+      this.#statements.get('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+    });
   }
 
   #toAction(row: Row, withSteps: boolean): ActionRecord {

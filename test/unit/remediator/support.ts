@@ -64,6 +64,8 @@ export interface ScriptedStrategy extends Strategy {
   verifyResults: boolean[];
   /** Resolves when execute is allowed to finish (set to hold an action in flight). */
   gate: Promise<void> | undefined;
+  /** Resolves when precheck may answer (set to hold an action before it changes anything). */
+  precheckGate: Promise<void> | undefined;
   executeError: Error | undefined;
   lastContext: StrategyContext | undefined;
 }
@@ -76,12 +78,14 @@ export function scriptedStrategy(name: StrategyName): ScriptedStrategy {
     precheckVerdict: { verdict: 'proceed' },
     verifyResults: [true],
     gate: undefined,
+    precheckGate: undefined,
     executeError: undefined,
     lastContext: undefined,
     targets: (cluster, params) => [`${cluster}/queue/${params.vhost ?? '%2F'}/${params.queue ?? 'q'}`],
     async precheck(context) {
       strategy.calls.precheck++;
       strategy.lastContext = context;
+      if (strategy.precheckGate) await strategy.precheckGate;
       return strategy.precheckVerdict;
     },
     observe: async () => ({ observed: true }),
