@@ -72,8 +72,13 @@ const PASS_SCAN_LIMIT = 1024;
  * a thread of its own, so the webhook's acknowledgements never wait for it.
  */
 const ROUTING_SLICE_MS = 20;
-/** Routed deliveries between inbox checkpoints. */
+/**
+ * Routed deliveries between inbox checkpoints, and how long the inbox must be quiet before one
+ * copies in what fewer deliveries left. A checkpoint flushes the inbox's files, and the flush an
+ * acknowledgement waits for queues behind it: once per drained delivery was too often.
+ */
 const INBOX_CHECKPOINT_EVERY = 64;
+const INBOX_QUIET_CHECKPOINT_MS = 1000;
 
 export class RemediationEngine {
   readonly stats = new RemediationStats();
@@ -96,6 +101,7 @@ export class RemediationEngine {
   /** Where routing resumes in the inbox; persisted with what routing wrote. */
   #position: InboxPosition;
   #routedSinceCheckpoint = 0;
+  #quietCheckpoint: NodeJS.Timeout | undefined;
   #passAgain = false;
   #housekeeping: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -150,6 +156,7 @@ export class RemediationEngine {
   async stop(graceMs = 10_000): Promise<void> {
     this.#stopped = true;
     if (this.#housekeeping) clearInterval(this.#housekeeping);
+    clearTimeout(this.#quietCheckpoint);
     const running = [...this.#inFlight.values()];
     if (running.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
@@ -228,7 +235,7 @@ export class RemediationEngine {
       if (this.#deps.inbox.lastId() < this.#position.id) {
         // Nothing to route: no transaction, which would also commit the store's deferred writes early.
         this.#headDelivery = undefined;
-        this.#checkpointInbox(1);
+        this.#checkpointInboxWhenQuiet();
         this.kick();
         return;
       }
@@ -252,7 +259,7 @@ export class RemediationEngine {
     for (const effect of effects) effect();
     if (drained) {
       this.#headDelivery = undefined;
-      this.#checkpointInbox(1);
+      this.#checkpointInboxWhenQuiet();
       this.kick();
       return;
     }
@@ -337,10 +344,22 @@ export class RemediationEngine {
     return this.#deps.inbox.countFrom(this.#position.id);
   }
 
+  /** After INBOX_QUIET_CHECKPOINT_MS without another delivery routed, checkpoints what is left. */
+  #checkpointInboxWhenQuiet(): void {
+    if (this.#routedSinceCheckpoint === 0 || this.#stopped) return;
+    const routed = this.#routedSinceCheckpoint;
+    clearTimeout(this.#quietCheckpoint);
+    this.#quietCheckpoint = setTimeout(() => {
+      if (this.#routedSinceCheckpoint === routed) this.#checkpointInbox(1);
+    }, INBOX_QUIET_CHECKPOINT_MS);
+    this.#quietCheckpoint.unref();
+  }
+
   /** Copies the inbox's log into its file after `every` routed deliveries: here, never on the acknowledgement's path. */
   #checkpointInbox(every: number): void {
     if (this.#routedSinceCheckpoint < every) return;
     this.#routedSinceCheckpoint = 0;
+    clearTimeout(this.#quietCheckpoint);
     try {
       this.#deps.inbox.checkpoint();
     } catch (error) {

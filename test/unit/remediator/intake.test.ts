@@ -161,6 +161,25 @@ describe('Intake (validation and group commit)', () => {
     await close();
   });
 
+  it('checkpoints the inbox once it has been quiet, not after each delivery it drained', async () => {
+    const { engine, inbox, intake, close } = engineOn();
+    let checkpoints = 0;
+    const checkpoint = inbox.checkpoint.bind(inbox);
+    inbox.checkpoint = () => {
+      checkpoints++;
+      checkpoint();
+    };
+    for (let i = 0; i < 5; i++) {
+      await intake.accept(body([alert({ alertname: 'OneByOne', queue: `q${i}` })]));
+      await engine.idle();
+    }
+    expect(checkpoints).toBe(0);
+    // A checkpoint flushes the inbox's files, which the next acknowledgement's flush would queue behind.
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    expect(checkpoints).toBe(1);
+    await close();
+  });
+
   it('resumes a delivery a previous process routed in part, from where it stopped', async () => {
     const file = join(dir, 'half.db');
     const { engine, store, inbox, close } = engineOn(file);
