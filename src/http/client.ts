@@ -72,7 +72,8 @@ export class HttpOrigin {
   readonly #agent: HttpAgent;
   readonly #send: typeof httpRequest;
   readonly #connectTimeoutMs: number;
-  readonly #inFlight = new Set<ClientRequest>();
+  /** Requests not yet answered, or whose answer is being read, and how to end each. */
+  readonly #inFlight = new Map<ClientRequest, (error: Error) => void>();
   #closed = false;
 
   constructor(origin: string | URL, options: HttpOriginOptions) {
@@ -104,21 +105,30 @@ export class HttpOrigin {
         headers,
       };
       const req = this.#send(options);
-      this.#inFlight.add(req);
       let response: IncomingMessage | undefined;
-      const onAbort = () => {
-        const reason = abortReason(signal as AbortSignal);
-        // Destroying the answer destroys its connection, so it is never reused half-read.
-        if (response && !response.complete) response.destroy(reason);
-        else req.destroy(reason);
-      };
       const done = () => {
         signal?.removeEventListener('abort', onAbort);
         this.#inFlight.delete(req);
       };
+      /**
+       * Ends the exchange with `error` wherever it is. A request still waiting for a connection
+       * (all `connections` busy) is rejected now: node:http would report it only once a
+       * connection frees up, which behind a hung node may be never.
+       */
+      const fail = (error: Error) => {
+        // Destroying the answer destroys its connection, so it is never reused half-read.
+        if (response && !response.complete) response.destroy(error);
+        else req.destroy(error);
+        if (!response) {
+          done();
+          reject(error);
+        }
+      };
+      const onAbort = () => fail(abortReason(signal as AbortSignal));
+      this.#inFlight.set(req, fail);
       signal?.addEventListener('abort', onAbort, { once: true });
       req.once('socket', (socket: Socket) => this.#limitConnect(req, socket));
-      req.once('error', (error) => {
+      req.on('error', (error) => {
         done();
         reject(error);
       });
@@ -134,7 +144,7 @@ export class HttpOrigin {
   /** Closes every connection; requests still waiting or in flight fail with HttpClientClosedError. */
   close(): void {
     this.#closed = true;
-    for (const req of this.#inFlight) req.destroy(new HttpClientClosedError(this.origin));
+    for (const fail of [...this.#inFlight.values()]) fail(new HttpClientClosedError(this.origin));
     this.#inFlight.clear();
     this.#agent.destroy();
   }

@@ -104,6 +104,23 @@ describe('HttpOrigin', () => {
     if (!socket?.destroyed) await once(socket as Socket, 'close');
   });
 
+  // The management client's per-attempt timeout must end an attempt queued behind a hung node's connections.
+  it('rejects a request waiting for a busy connection as soon as it is aborted', async () => {
+    const server = await serve((request, response) => {
+      if (request.url !== '/hang') response.end('ok');
+    });
+    const client = origin(server.url, { connections: 1 });
+    const hung = client.request({ path: '/hang' });
+    hung.catch(() => undefined);
+    while (server.requests.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    const controller = new AbortController();
+    const waiting = client.request({ path: '/queued', signal: controller.signal });
+    const reason = new Error('attempt timeout');
+    controller.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
+    expect(server.requests.map((r) => r.url)).toEqual(['/hang']);
+  });
+
   it('rejects an already aborted signal without sending anything', async () => {
     const server = await serve((_, response) => response.end());
     const reason = new Error('too late');
