@@ -12,9 +12,9 @@
 // hide its own stall (coordinated omission). Each request is an Alertmanager v4 payload of N new
 // alerts (distinct startsAt, and hash fingerprints like Alertmanager's). Keep-alive connections
 // through an undici Pool, as Alertmanager does; a request unanswered --deadline seconds after it was
-// due is an error. Rounds
-// alternate between the sides (the remediator frozen while the floor runs); medians of the per-round
-// figures.
+// due is an error. Rounds alternate between the sides (the remediator frozen while the floor runs);
+// medians of the per-round figures. Each round ends with the disk alone (both servers frozen): one body's size appended and
+// flushed (fdatasync) at the same rate, the least a durable acknowledgement waits for.
 //
 // Then a storm, on a fresh remediator: the same alert delivered 10,000 times must lead to exactly
 // one action. Results go to docs/benchmarks.md (--no-write to skip) and, with --json, to stdout;
@@ -22,7 +22,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -342,6 +342,35 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
+/**
+ * The disk's own share of a durable acknowledgement: appends of one request body's size, each
+ * followed by fdatasync (what a commit with synchronous=FULL waits for), paced at the request rate,
+ * latency from when each was due. Run with both servers frozen, in the same round as they are.
+ */
+function flushProbe(file: string, bytes: number, seconds: number, rate: number): { p50Ms: number; p99Ms: number; maxMs: number } {
+  const fd = openSync(file, 'w');
+  const buffer = Buffer.alloc(bytes, 0x61);
+  const count = Math.max(1, Math.round(seconds * rate));
+  const latencies = new Float64Array(count);
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const start = performance.now();
+  try {
+    for (let i = 0; i < count; i++) {
+      const due = start + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 0) Atomics.wait(sleeper, 0, 0, wait);
+      writeSync(fd, buffer, 0, buffer.length, (i % 256) * buffer.length);
+      fdatasyncSync(fd);
+      latencies[i] = performance.now() - due;
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+  latencies.sort();
+  return { p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: latencies[latencies.length - 1]! };
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -505,6 +534,8 @@ interface Result {
   sides: { floor: SideSummary; remediator: SideSummary };
   ratios: { p50: number; p99: number };
   goal: { p99Ratio: number; met: boolean };
+  /** Medians of the per-round disk flush probe (see flushProbe). */
+  diskFlush: { p50Ms: number; p99Ms: number; maxMs: number } | undefined;
   remediatorMemoryBytes: { rss: number; peak: number } | undefined;
   /** Set when the remediator died during the rounds (later rounds are then not run). */
   remediatorCrash?: { round: number; exit: string; log: string } | undefined;
@@ -541,6 +572,7 @@ async function main(): Promise<void> {
   };
   const perRound = settings.rate * settings.seconds;
   const rounds: RoundResult[] = [];
+  const flushes: { p50Ms: number; p99Ms: number; maxMs: number }[] = [];
   let crash: Result['remediatorCrash'];
   let failed = false;
   try {
@@ -594,6 +626,14 @@ async function main(): Promise<void> {
         }
       }
       if (crash) break;
+      remediator.child.kill('SIGSTOP');
+      try {
+        const flush = flushProbe(join(workDir!, 'flush-probe.bin'), Math.round(bodies.reduce((sum, body) => sum + body.length, 0) / bodies.length), Math.min(5, settings.seconds), settings.rate);
+        flushes.push(flush);
+        progress(`round ${round}/${settings.rounds} disk flush alone (one body's size, fdatasync, servers frozen): p50 ${ms(flush.p50Ms)}, p99 ${ms(flush.p99Ms)}, max ${ms(flush.maxMs)}`);
+      } finally {
+        remediator.child.kill('SIGCONT');
+      }
     }
     const memory = memoryOf(remediator);
     if (memory) progress(`remediator resident memory ${mb(memory.rss)} (peak ${mb(memory.peak)}); stopping it and the floor`);
@@ -634,6 +674,7 @@ async function main(): Promise<void> {
       sides,
       ratios,
       goal: { p99Ratio: GOAL_P99_RATIO, met: ratios.p99 <= GOAL_P99_RATIO && sides.remediator.errors === 0 && sides.remediator.unexpected === 0 },
+      diskFlush: flushes.length ? { p50Ms: median(flushes.map((f) => f.p50Ms)), p99Ms: median(flushes.map((f) => f.p99Ms)), maxMs: median(flushes.map((f) => f.maxMs)) } : undefined,
       remediatorMemoryBytes: memory,
       remediatorCrash: crash,
       storm: stormResult,
@@ -686,6 +727,7 @@ function summary(r: Result): string {
     `webhook benchmark: ${r.settings.rate} requests/s of ${r.settings.alerts} new alerts, ${r.settings.rounds} rounds x ${r.settings.seconds} s per side (medians)`,
     `  floor (express.json)   p50 ${ms(floor.p50Ms)}  p99 ${ms(floor.p99Ms)}  max ${ms(floor.maxMs)}  errors ${floor.errors} of ${floor.requests}  CPU ${floor.cpuPercent.toFixed(0)}%`,
     `  remediator             p50 ${ms(remediator.p50Ms)}  p99 ${ms(remediator.p99Ms)}  max ${ms(remediator.maxMs)}  errors ${remediator.errors} of ${remediator.requests}${remediator.unexpected ? `, unexpected ${remediator.unexpected}` : ''}  CPU ${remediator.cpuPercent.toFixed(0)}%  disk writes ${kb(remediator.writtenPerAlert)} per alert`,
+    ...(r.diskFlush ? [`  disk flush alone      p50 ${ms(r.diskFlush.p50Ms)}  p99 ${ms(r.diskFlush.p99Ms)}  max ${ms(r.diskFlush.maxMs)}  (what a durable acknowledgement waits for at least)`] : []),
     `  remediator / floor: p50 ${x(r.ratios.p50)}, p99 ${x(r.ratios.p99)} (goal p99 <= ${r.goal.p99Ratio}x: ${verdict(r.goal.met)})`,
     `  remediator per round: ${perRound(r)}`,
     ...(r.remediatorCrash ? [`  the remediator DIED during round ${r.remediatorCrash.round} (${r.remediatorCrash.exit}): ${crashCause(r.remediatorCrash)}`] : []),
@@ -714,6 +756,7 @@ function writeResults(r: Result): void {
     '|---|---|---|---|---|---|---|',
     row('floor: bare express handler, `express.json()`', floor),
     row('warren remediator (enforce, bearer auth, notify_only rules)', remediator),
+    ...(r.diskFlush ? [`| disk flush alone: one body's size appended, fdatasync (servers frozen) | ${ms(r.diskFlush.p50Ms)} | ${ms(r.diskFlush.p99Ms)} | ${ms(r.diskFlush.maxMs)} | | | |`] : []),
     `| **remediator / floor** | **${x(r.ratios.p50)}** | **${x(r.ratios.p99)}** (goal <= ${r.goal.p99Ratio}x: ${verdict(r.goal.met)}) | ${x(remediator.maxMs / floor.maxMs)} | | | |`,
     '',
     `Remediator per round: ${perRound(r)}.`,
