@@ -879,16 +879,30 @@ function toStoredAlert(alert: WebhookAlert): StoredAlert {
 }
 
 /** Runs `work` with a signal that aborts after `ms` or when `outer` aborts; rejects at the deadline. */
-async function withTimeout<T>(ms: number, outer: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const signal = AbortSignal.any([outer, AbortSignal.timeout(ms)]);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(outer.aborted ? outer.reason : new WarrenError('STRATEGY_TIMEOUT', `timed out after ${ms} ms`));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    work(signal)
-      .then(resolve, reject)
-      .finally(() => signal.removeEventListener('abort', onAbort));
-  });
+export async function withTimeout<T>(ms: number, outer: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  // A plain controller and an own timer, cleared when the work ends. With AbortSignal.any([outer,
+  // AbortSignal.timeout(ms)]) Node keeps the signal alive while it has a listener and has not
+  // aborted, so each phase's signal and all it reached stayed until its timeout (minutes) was over:
+  // ~4 KB per action while a backlog of quick actions ran (test/unit/remediator/timeout.test.ts).
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new WarrenError('STRATEGY_TIMEOUT', `timed out after ${ms} ms`)), ms);
+  const forward = () => controller.abort(outer.reason);
+  if (outer.aborted) forward();
+  else outer.addEventListener('abort', forward, { once: true });
+  const { signal } = controller;
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      work(signal)
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  } finally {
+    clearTimeout(timer);
+    outer.removeEventListener('abort', forward);
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
