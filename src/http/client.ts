@@ -170,22 +170,10 @@ export async function discard(response: HttpResponse): Promise<void> {
   for await (const chunk of response.body) void chunk;
 }
 
-/**
- * One request to a full URL (http or https), for occasional calls to services such as Alertmanager
- * or a webhook; connections are kept alive per origin like HttpOrigin's.
- */
-export function requestUrl(url: string | URL, request: Omit<HttpRequest, 'path'>): Promise<HttpResponse> {
-  const target = new URL(url);
-  let origin = oneShotOrigins.get(target.origin);
-  if (!origin) {
-    origin = new HttpOrigin(target.origin, { connections: 16, connectTimeoutMs: ONE_SHOT_CONNECT_TIMEOUT_MS });
-    oneShotOrigins.set(target.origin, origin);
-  }
-  return origin.request({ ...request, path: `${target.pathname}${target.search}` });
+/** The path and query of a URL, as HttpRequest.path wants them. */
+export function pathOf(url: URL): string {
+  return `${url.pathname}${url.search}`;
 }
-
-const ONE_SHOT_CONNECT_TIMEOUT_MS = 10_000;
-const oneShotOrigins = new Map<string, HttpOrigin>();
 
 function abortReason(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;

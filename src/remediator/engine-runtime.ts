@@ -93,6 +93,7 @@ export function createEngineRuntime(deps: EngineRuntimeDeps): EngineRuntime {
       return access;
     });
   const notifier = createNotifier(settings.escalationWebhook, logger);
+  const silences = settings.alertmanager?.checkSilences ? new SilenceChecker(settings.alertmanager) : undefined;
   const engine = new RemediationEngine({
     settings,
     config,
@@ -100,7 +101,7 @@ export function createEngineRuntime(deps: EngineRuntimeDeps): EngineRuntime {
     logger,
     clusterAccess,
     notifier,
-    silences: settings.alertmanager?.checkSilences ? new SilenceChecker(settings.alertmanager) : undefined,
+    silences,
     strategies: deps.strategies,
     now,
     inbox,
@@ -138,6 +139,7 @@ export function createEngineRuntime(deps: EngineRuntimeDeps): EngineRuntime {
     async close(graceMs) {
       await engine.stop(graceMs);
       notifier.close();
+      silences?.close();
       await Promise.all([...accessByCluster.values()].map((access) => access.management.close()));
       store.close();
       inbox.close();

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { WarrenError } from '../../errors.ts';
 import { basicAuthorization } from '../../http/basic-auth.ts';
-import { discard, readText, requestUrl } from '../../http/client.ts';
+import { HttpOrigin, discard, pathOf, readText } from '../../http/client.ts';
 import { matchesAll, matcherFromSilence } from '../routing/matchers.ts';
 import type { RemediatorSettings } from '../settings.ts';
 
@@ -25,21 +25,30 @@ export interface SilenceMatch {
 
 export class SilenceChecker {
   readonly #settings: NonNullable<RemediatorSettings['alertmanager']>;
+  readonly #url: URL;
+  readonly #origin: HttpOrigin;
 
   constructor(settings: NonNullable<RemediatorSettings['alertmanager']>) {
     this.#settings = settings;
+    this.#url = new URL('api/v2/silences', settings.url.endsWith('/') ? settings.url : `${settings.url}/`);
+    this.#origin = new HttpOrigin(this.#url.origin, { connections: 4, connectTimeoutMs: settings.timeoutMs });
+  }
+
+  /** Closes its connections; checks still waiting fail. */
+  close(): void {
+    this.#origin.close();
   }
 
   /** The first active silence matching `labels`; throws when Alertmanager cannot be asked. */
   async matching(labels: Readonly<Record<string, string>>, signal?: AbortSignal): Promise<SilenceMatch | undefined> {
-    const url = new URL('api/v2/silences', this.#settings.url.endsWith('/') ? this.#settings.url : `${this.#settings.url}/`);
+    const url = this.#url;
     const headers: Record<string, string> = { accept: 'application/json' };
     const auth = this.#settings.basicAuth;
     if (auth) headers.authorization = basicAuthorization(auth);
     const timeout = AbortSignal.timeout(this.#settings.timeoutMs);
     let body: unknown;
     try {
-      const response = await requestUrl(url, { headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      const response = await this.#origin.request({ path: pathOf(url), headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
       if (response.status !== 200) {
         await discard(response);
         throw new Error(`HTTP ${response.status}`);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HttpClientClosedError, HttpOrigin, discard, readText, requestUrl } from '../../../src/http/client.ts';
+import { HttpClientClosedError, HttpOrigin, discard, pathOf, readText } from '../../../src/http/client.ts';
 
 interface TestServer {
   url: string;
@@ -189,10 +189,11 @@ describe('HttpOrigin over TLS', () => {
   });
 });
 
-describe('requestUrl', () => {
-  it('sends to a full URL, path and query included', async () => {
+describe('pathOf', () => {
+  it("sends a full URL's path and query", async () => {
     const server = await serve((_, response) => response.end('[]'));
-    const response = await requestUrl(`${server.url}/api/v2/silences?filter=x`, { headers: { accept: 'application/json' } });
+    const url = new URL(`${server.url}/api/v2/silences?filter=x`);
+    const response = await origin(url.origin).request({ path: pathOf(url), headers: { accept: 'application/json' } });
     expect(response.status).toBe(200);
     expect(await readText(response)).toBe('[]');
     expect(server.requests[0]).toMatchObject({ method: 'GET', url: '/api/v2/silences?filter=x' });
