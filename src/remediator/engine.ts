@@ -190,7 +190,7 @@ export class RemediationEngine {
       const effects: (() => void)[] = [];
       const part = this.#store.transaction(() => this.#routeDeliveryPart(delivery as InboxDelivery, this.#position, Number.POSITIVE_INFINITY, effects));
       this.#position = part.position;
-      for (const effect of effects) effect();
+      this.#runEffects(effects);
       if (delivery.id !== id) continue;
       if (part.failure !== undefined) throw part.failure;
       total.alerts += part.result.alerts;
@@ -256,7 +256,7 @@ export class RemediationEngine {
       this.#logger.error({ err: describeError(error) }, 'remediation: routing webhook deliveries failed; will retry');
       return;
     }
-    for (const effect of effects) effect();
+    this.#runEffects(effects);
     if (drained) {
       this.#headDelivery = undefined;
       this.#checkpointInboxWhenQuiet();
@@ -307,6 +307,8 @@ export class RemediationEngine {
           } while (next < payload.alerts.length && performance.now() < deadline);
       });
     } catch (error) {
+      // SQLite ended the whole transaction (disk full, I/O error): the slice fails and is retried.
+      if (!this.#store.inTransaction) throw error;
       // Validated on arrival, so this is a bug or a broken row: its part is undone, and the rest
       // of the delivery is dropped (logged below) rather than retried forever.
       failure = error;
@@ -337,6 +339,17 @@ export class RemediationEngine {
       if (result.actions.length > 0 || result.cancelled.length > 0) this.kick();
     });
     return { position: reached, result, failure };
+  }
+
+  /** What waited for routing's commit (counters, logs, news); one failing never skips the others. */
+  #runEffects(effects: readonly (() => void)[]): void {
+    for (const effect of effects) {
+      try {
+        effect();
+      } catch (error) {
+        this.#logger.error({ err: describeError(error) }, 'remediation: bookkeeping after routing failed');
+      }
+    }
   }
 
   /** Deliveries accepted and not yet (completely) routed. */
@@ -555,20 +568,27 @@ export class RemediationEngine {
       if (action.state === 'pending' && !this.#guardsAllow(action)) continue;
       // A conflicting action holds one of its targets: it stays pending and is tried again when that finishes.
       if (!this.locks.tryAcquire(action.id, action.targets)) continue;
-      // Recorded with the next commit, at the latest just before the strategy may change anything
-      // (see #run) or with the action's end: a crash before that, when nothing outside warren has
-      // changed yet, leaves it pending, to be prechecked again. No write can come in between (any
-      // write takes the deferred ones along), so the state read above still holds.
-      const startedAt = this.#iso();
-      this.#store.defer(() => void this.#store.markStarted(action.id, startedAt));
+      // Committed at once: a change of state is never a note that may wait (or be dropped).
+      let started = false;
+      try {
+        started = this.#store.markStarted(action.id, this.#iso());
+      } finally {
+        if (!started) this.locks.release(action.id);
+      }
+      if (!started) continue;
       const controller = new AbortController();
       const done = this.#run(action, controller.signal)
         .catch((error: unknown) => {
           // A bug or an unexpected answer: the action must not stay `running` forever.
           this.#logger.error({ actionId: action.id, err: describeError(error) }, 'remediation action crashed');
           const state: ActionState = controller.signal.aborted ? 'interrupted' : 'failed';
-          if (this.#store.transition(action.id, ['running'], state, this.#iso(), { reason: controller.signal.aborted ? 'warren stopped while the action ran' : 'internal_error', error: describeError(error) })) {
-            this.stats.actionFinished(this.#strategyOf(action), state, undefined);
+          try {
+            if (this.#store.transition(action.id, ['running'], state, this.#iso(), { reason: controller.signal.aborted ? 'warren stopped while the action ran' : 'internal_error', error: describeError(error) })) {
+              this.stats.actionFinished(this.#strategyOf(action), state, undefined);
+            }
+          } catch (storeError) {
+            // The state file failed too: it stays `running`, and the next start reports it interrupted.
+            this.#logger.error({ actionId: action.id, err: describeError(storeError) }, 'remediation: could not record the crashed action');
           }
         })
         .finally(() => {

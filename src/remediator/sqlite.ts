@@ -31,6 +31,9 @@ export function inTransaction<T>(db: DatabaseSync, work: () => T): T {
   db.exec('BEGIN IMMEDIATE');
   try {
     const result = work();
+    // SQLite ends a transaction by itself on a disk-full or I/O error; statements after that would
+    // each have committed alone. Callers rethrow such errors, and this catches one that was not.
+    if (!db.isTransaction) throw new Error('SQLite rolled the transaction back (disk full or I/O error); it was not committed');
     db.exec('COMMIT');
     return result;
   } catch (error) {

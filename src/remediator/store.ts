@@ -203,12 +203,15 @@ export class RemediationStore {
       // while the engine's many bookkeeping writes here skip the flush.
       // temp_store MEMORY: the statement journals of routing's savepoints stay off the disk.
       this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;');
-      this.#db.exec(SCHEMA);
-      const version = this.#statements.get(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
-      if (version && Number(version.value) === 1) this.#migrateFromVersion1();
-      else if (version && Number(version.value) !== SCHEMA_VERSION) {
+      // The version is read before anything is created: a file this warren does not understand is
+      // refused untouched.
+      const hasMeta = this.#db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).get() !== undefined;
+      const version = hasMeta ? (this.#db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined) : undefined;
+      if (version && Number(version.value) !== 1 && Number(version.value) !== SCHEMA_VERSION) {
         throw new WarrenError('STATE_UNAVAILABLE', `${file}: state schema version ${version.value}, this warren understands ${SCHEMA_VERSION}`);
       }
+      this.#db.exec(SCHEMA);
+      if (version && Number(version.value) === 1) this.#migrateFromVersion1();
       this.#statements.get(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
     } catch (error) {
       if (error instanceof WarrenError) throw error;
@@ -263,10 +266,10 @@ export class RemediationStore {
 
   /**
    * Queues a write that may wait for the next commit: the notes a running action leaves (step
-   * outcomes, read-only steps, progress). Any later write commits them with itself, in order, so an
-   * action costs a few commits instead of one per note: each commit rewrites every page it touched,
-   * and under an alert storm those writes compete with the inbox's flush. A crash can lose such
-   * notes, never a change of an action's state.
+   * outcomes, read-only steps, progress), never a change of an action's state. Any later write
+   * commits them with itself, in order, so an action costs a few commits instead of one per note:
+   * each commit rewrites every page it touched, and under an alert storm those writes compete with
+   * the inbox's flush. A crash can lose such notes.
    */
   defer(write: () => void): void {
     if (this.#db.isTransaction) write();
@@ -286,9 +289,16 @@ export class RemediationStore {
       try {
         write();
       } catch (error) {
+        // SQLite ended the transaction itself (disk full, I/O error): nothing more may run in it.
+        if (!this.#db.isTransaction) throw error;
         this.onDeferredError?.(error);
       }
     }
+  }
+
+  /** Whether a transaction is open (SQLite ends one by itself on a disk-full or I/O error). */
+  get inTransaction(): boolean {
+    return this.#db.isTransaction;
   }
 
   /** A write outside a transaction takes the deferred writes along; inside one they are already applied. */
@@ -330,7 +340,8 @@ export class RemediationStore {
       this.#db.exec('RELEASE part');
       return result;
     } catch (error) {
-      this.#db.exec('ROLLBACK TO part; RELEASE part');
+      // Unless SQLite has already ended the whole transaction (disk full, I/O error).
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK TO part; RELEASE part');
       throw error;
     }
   }

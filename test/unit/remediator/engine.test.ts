@@ -428,23 +428,6 @@ describe('restart', () => {
     expect(second.deliver([unsynced()]).duplicates).toBe(1);
   });
 
-  it('an action that had not changed anything yet when the process died is prechecked again, not interrupted', async () => {
-    const file = join(dir, 'restart-precheck.db');
-    const first = harness(RULES, { file });
-    first.primary.precheckGate = new Promise(() => {});
-    const [id] = first.deliver([unsynced()]).actions as [number];
-    while (first.primary.calls.precheck === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    // Its start and its notes so far wait for the commit before it changes something (or its end).
-    const second = harness(RULES, { file });
-    expect(second.store.getAction(id)?.state).toBe('pending');
-    await second.engine.idle();
-    expect(second.primary.calls.precheck).toBe(1);
-    expect(second.primary.calls.execute).toBe(1);
-    const action = second.store.getAction(id);
-    expect(action?.state).toBe('succeeded');
-    expect(action?.steps.map((step) => `${step.seq} ${step.phase} ${step.status}`)).toEqual(['1 precheck ok', '2 plan planned', '3 execute ok', '4 verify ok']);
-  });
-
   it('an action is recorded running, with its notes so far, before its strategy executes', async () => {
     const h = harness();
     h.primary.gate = new Promise(() => {});

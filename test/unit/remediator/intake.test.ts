@@ -239,6 +239,15 @@ describe('Intake (validation and group commit)', () => {
   });
 });
 
+function indexesOf(file: string): unknown[] {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    return db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name`).all();
+  } finally {
+    db.close();
+  }
+}
+
 describe('state files of schema version 1', () => {
   it('are migrated: episode keys lead with startsAt, deduplication still recognises their alerts', async () => {
     const file = join(dir, 'v1.db');
@@ -267,13 +276,16 @@ describe('state files of schema version 1', () => {
     migrated.close();
   });
 
-  it('a state file from a newer warren is refused, not rewritten', () => {
+  it('a state file from a newer warren is refused, and left as it was', () => {
     const file = join(dir, 'future.db');
     new RemediationStore(file).close();
     const future = new DatabaseSync(file);
     future.exec(`UPDATE meta SET value = '3' WHERE key = 'schema_version'`);
+    future.exec('DROP INDEX actions_episode'); // as if version 3 had no use for it
     future.close();
+    const indexesBefore = indexesOf(file);
     expect(() => new RemediationStore(file)).toThrow(/state schema version 3, this warren understands 2/);
+    expect(indexesOf(file)).toEqual(indexesBefore);
   });
 });
 
