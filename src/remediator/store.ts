@@ -198,9 +198,11 @@ export class RemediationStore {
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
       this.#db = new DatabaseSync(file);
       this.#statements = new StatementCache(this.#db);
-      // WAL: readers never block the writer. NORMAL survives a process crash; what was answered
-      // 200 is in the inbox (inbox.ts), committed with FULL, so it also survives a power loss,
-      // while the engine's many bookkeeping writes here skip the flush.
+      // WAL: readers never block the writer. NORMAL survives a process crash, and the engine's many
+      // bookkeeping writes here skip the flush. A delivery answered 200 is in the inbox (inbox.ts),
+      // committed with FULL; but the inbox forgets routed deliveries about a second after a routing
+      // commit here that a power loss could still undo (known gap: forget only below a position
+      // this file has flushed).
       // temp_store MEMORY: the statement journals of routing's savepoints stay off the disk.
       this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;');
       // The version is read before anything is created: a file this warren does not understand is
