@@ -230,27 +230,24 @@ export class RemediationEngine {
     if (this.#stopped) return;
     const deadline = performance.now() + this.#routingSliceMs;
     const effects: (() => void)[] = [];
-    let drained = false;
+    let drained: boolean;
     try {
-      if (this.#deps.inbox.lastId() < this.#position.id) {
-        // Nothing to route: no transaction, which would also commit the store's deferred writes early.
-        this.#headDelivery = undefined;
-        this.#checkpointInboxWhenQuiet();
-        this.kick();
-        return;
+      // Nothing new: no write transaction opened for nothing.
+      drained = this.#deps.inbox.lastId() < this.#position.id;
+      if (!drained) {
+        this.#position = this.#store.transaction(() => {
+          let position = this.#position;
+          do {
+            const delivery = this.#deps.inbox.next(position.id);
+            if (!delivery) {
+              drained = true;
+              break;
+            }
+            position = this.#routeDeliveryPart(delivery, position, deadline, effects).position;
+          } while (performance.now() < deadline);
+          return position;
+        });
       }
-      this.#position = this.#store.transaction(() => {
-        let position = this.#position;
-        do {
-          const delivery = this.#deps.inbox.next(position.id);
-          if (!delivery) {
-            drained = true;
-            break;
-          }
-          position = this.#routeDeliveryPart(delivery, position, deadline, effects).position;
-        } while (performance.now() < deadline);
-        return position;
-      });
     } catch (error) {
       // The state could not be written: the deliveries stay in the inbox and housekeeping retries them.
       this.#logger.error({ err: describeError(error) }, 'remediation: routing webhook deliveries failed; will retry');

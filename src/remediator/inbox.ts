@@ -5,11 +5,10 @@
 // flush of everything the engine wrote. The engine records how far it has routed in the state file,
 // together with what routing produced; rows before that point are deleted later by the writer, so
 // deleting is never on the acknowledgement's path and a lost delete costs nothing.
-import { mkdirSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { WarrenError } from '../errors.ts';
-import { StatementCache, inTransaction } from './sqlite.ts';
+import { StatementCache, inTransaction, openDatabase } from './sqlite.ts';
 
 export interface InboxDelivery {
   id: number;
@@ -45,10 +44,8 @@ export class Inbox {
   constructor(file: string, options: { checkpoints?: boolean } = {}) {
     this.file = file;
     try {
-      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-      this.#db = new DatabaseSync(file);
+      this.#db = openDatabase(file, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
       this.#statements = new StatementCache(this.#db);
-      this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
       if (options.checkpoints === false) this.#db.exec('PRAGMA wal_autocheckpoint = 0');
       this.#db.exec('CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at TEXT NOT NULL, payload TEXT NOT NULL)');
     } catch (error) {

@@ -1,7 +1,17 @@
 // What the remediator's two SQLite files (state and inbox) share: prepared statements kept per SQL
 // text, since preparing costs more than running the small statements they use (a 50-alert delivery
 // once spent about half its intake time in prepare), and all-or-nothing transactions.
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+
+/** Opens (creating its directory) a database file, or `:memory:`, and applies `pragmas`. */
+export function openDatabase(file: string, pragmas: string): DatabaseSync {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new DatabaseSync(file);
+  db.exec(pragmas);
+  return db;
+}
 
 export class StatementCache {
   readonly #db: DatabaseSync;

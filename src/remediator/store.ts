@@ -1,11 +1,9 @@
 // The remediator's durable state in SQLite (node:sqlite, WAL): actions with their steps and
 // outcomes, deduplication keys per firing episode, cooldowns, breaker state and the pause switch.
 // Everything that must survive a restart lives here; the process keeps only locks and counters.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { WarrenError } from '../errors.ts';
-import { StatementCache, inTransaction } from './sqlite.ts';
+import { StatementCache, inTransaction, openDatabase } from './sqlite.ts';
 import type { RemediationMode } from './settings.ts';
 
 /** Where an action is in its life. Final states never change again. */
@@ -195,16 +193,14 @@ export class RemediationStore {
   constructor(file: string) {
     this.file = file;
     try {
-      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-      this.#db = new DatabaseSync(file);
-      this.#statements = new StatementCache(this.#db);
       // WAL: readers never block the writer. NORMAL survives a process crash, and the engine's many
       // bookkeeping writes here skip the flush. A delivery answered 200 is in the inbox (inbox.ts),
       // committed with FULL; but the inbox forgets routed deliveries about a second after a routing
       // commit here that a power loss could still undo (known gap: forget only below a position
       // this file has flushed).
       // temp_store MEMORY: the statement journals of routing's savepoints stay off the disk.
-      this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;');
+      this.#db = openDatabase(file, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;');
+      this.#statements = new StatementCache(this.#db);
       // The version is read before anything is created: a file this warren does not understand is
       // refused untouched.
       const hasMeta = this.#db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).get() !== undefined;
@@ -232,7 +228,7 @@ export class RemediationStore {
         rekey.run(`${startsAt}|${fingerprint}|${status}`, row.rowid);
       }
       this.#db.exec('DROP INDEX IF EXISTS actions_fingerprint');
-      this.#db.exec(`UPDATE meta SET value = '${SCHEMA_VERSION}' WHERE key = 'schema_version'`);
+      this.#db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(SCHEMA_VERSION));
     });
   }
 
