@@ -81,14 +81,41 @@ const children = new Set<ChildProcess>();
 let workDir: string | undefined;
 
 /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
+/**
+ * Each server runs in a process group of its own (the remediator's engine is a child process of
+ * it): freezing, thawing and killing apply to the group, so that they reach the engine too.
+ */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    // The group is gone already.
+  }
+}
+
+function groupAlive(child: ChildProcess): boolean {
+  try {
+    process.kill(-child.pid!, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM to the server (it closes its engine in order), SIGKILL to its group after `graceMs`; waits until the whole group is gone. */
 async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return void children.delete(child);
-  const exited = once(child, 'exit');
-  child.kill('SIGCONT'); // it may be frozen (see main)
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
+  signalGroup(child, 'SIGCONT'); // it may be frozen (see main)
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+  for (let waited = 0; groupAlive(child); waited += 50) {
+    if (waited >= 5_000) signalGroup(child, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   children.delete(child);
 }
 
@@ -99,7 +126,7 @@ function removeWorkDir(): void {
 
 // Last resort (an exception, process.exit): nothing survives the benchmark.
 process.on('exit', () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children) signalGroup(child, 'SIGKILL');
   removeWorkDir();
 });
 // Ctrl-C: stop the servers (SIGKILL after 3 s), delete the work directory, exit. A second one kills at once.
@@ -148,7 +175,7 @@ async function startServer(name: Server['name'], file: string, argv: string[], e
   const log = join(workDir!, `${label}.log`);
   const fd = openSync(log, 'a');
   // Children inherit this Node (24) first on PATH: bin/warren.js finds `node` through env.
-  const child = spawn(file, argv, { env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, ...env }, stdio: ['ignore', fd, fd] });
+  const child = spawn(file, argv, { env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, ...env }, stdio: ['ignore', fd, fd], detached: true });
   closeSync(fd);
   children.add(child);
   const origin = `http://${LOCAL_HOST}:${port}`;
@@ -377,27 +404,52 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** CPU seconds (user + system) a process has used so far (Linux /proc; clock ticks of 1/100 s). */
+/** A server's process and its descendants (the remediator's engine process), from Linux /proc. */
+function processTree(pid: number): number[] {
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    let children = '';
+    try {
+      children = readFileSync(`/proc/${tree[i]}/task/${tree[i]}/children`, 'utf8');
+    } catch {
+      // Exited meanwhile.
+    }
+    for (const child of children.split(' ').filter(Boolean)) tree.push(Number(child));
+  }
+  return tree;
+}
+
+/** Sums a /proc reading over a server's process tree; NaN once the server has exited. */
+function sumOverTree(server: Server, read: (pid: number) => number): number {
+  if (server.exit !== undefined) return Number.NaN;
+  return processTree(server.child.pid!).reduce((sum, pid) => {
+    try {
+      return sum + read(pid);
+    } catch {
+      return sum; // exited meanwhile
+    }
+  }, 0);
+}
+
+/** CPU seconds (user + system) a server's processes have used so far (Linux /proc; clock ticks of 1/100 s). */
 function cpuSecondsOf(server: Server): number {
-  if (server.exit !== undefined) return Number.NaN;
-  const stat = readFileSync(`/proc/${server.child.pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return sumOverTree(server, (pid) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  });
 }
 
-/** Bytes a process has caused to be written to storage so far (Linux /proc/PID/io). */
+/** Bytes a server's processes have caused to be written to storage so far (Linux /proc/PID/io). */
 function writeBytesOf(server: Server): number {
-  if (server.exit !== undefined) return Number.NaN;
-  const io = readFileSync(`/proc/${server.child.pid}/io`, 'utf8');
-  return Number(/^write_bytes:\s+(\d+)/m.exec(io)?.[1] ?? Number.NaN);
+  return sumOverTree(server, (pid) => Number(/^write_bytes:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? Number.NaN));
 }
 
-/** Resident and peak resident memory of a process, bytes (Linux /proc); undefined once it has exited. */
+/** Resident and peak resident memory of a server's processes together, bytes (Linux /proc); undefined once it has exited. */
 function memoryOf(server: Server): { rss: number; peak: number } | undefined {
   if (server.exit !== undefined) return undefined;
-  const status = readFileSync(`/proc/${server.child.pid}/status`, 'utf8');
-  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kib('VmRSS'), peak: kib('VmHWM') };
+  const kib = (pid: number, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  return { rss: sumOverTree(server, (pid) => kib(pid, 'VmRSS')), peak: sumOverTree(server, (pid) => kib(pid, 'VmHWM')) };
 }
 
 async function get(pool: Pool, path: string, timeoutMs = 120_000): Promise<{ status: number; text: string }> {
@@ -563,11 +615,11 @@ async function main(): Promise<void> {
   // While the floor is measured the remediator is frozen (SIGSTOP), so that its worker, still busy
   // with the actions of earlier rounds, does not take CPU from the floor. It is thawed for its own turn.
   const measure = async (server: Server, bodies: string[]): Promise<PhaseResult> => {
-    if (server === floor) remediator.child.kill('SIGSTOP');
+    if (server === floor) signalGroup(remediator.child, 'SIGSTOP');
     try {
       return await openLoop(pools.get(server)!, server, bodies);
     } finally {
-      if (server === floor) remediator.child.kill('SIGCONT');
+      if (server === floor) signalGroup(remediator.child, 'SIGCONT');
     }
   };
   const perRound = settings.rate * settings.seconds;
@@ -626,13 +678,13 @@ async function main(): Promise<void> {
         }
       }
       if (crash) break;
-      remediator.child.kill('SIGSTOP');
+      signalGroup(remediator.child, 'SIGSTOP');
       try {
         const flush = flushProbe(join(workDir!, 'flush-probe.bin'), Math.round(bodies.reduce((sum, body) => sum + body.length, 0) / bodies.length), Math.min(5, settings.seconds), settings.rate);
         flushes.push(flush);
         progress(`round ${round}/${settings.rounds} disk flush alone (one body's size, fdatasync, servers frozen): p50 ${ms(flush.p50Ms)}, p99 ${ms(flush.p99Ms)}, max ${ms(flush.maxMs)}`);
       } finally {
-        remediator.child.kill('SIGCONT');
+        signalGroup(remediator.child, 'SIGCONT');
       }
     }
     const memory = memoryOf(remediator);

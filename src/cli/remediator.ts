@@ -1,6 +1,6 @@
 // `warren remediator`: serves the Alertmanager webhook and the remediation API until SIGINT/SIGTERM.
-// The engine (routing, state, strategies) runs in a worker thread of its own; this thread parses,
-// persists and acknowledges deliveries and serves the API.
+// The engine (routing, state, strategies) runs in a child process of its own and the inbox writer
+// in a worker thread; this thread reads and acknowledges deliveries and serves the API.
 import { parseListenAddress } from '../config/load.ts';
 import type { ConfigSource } from '../config/source.ts';
 import type { WarrenConfig } from '../config/types.ts';
@@ -16,13 +16,13 @@ export async function remediatorCommand(config: WarrenConfig, options: { listen?
   const overrides = { mode: options.mode, stateFile: options.stateFile };
   const settings = remediatorSettings(config.remediation, overrides);
   const { address, port } = options.listen ? parseListenAddress(options.listen) : { address: settings.listenAddress, port: settings.port };
-  const app = createRemediatorApp({ config, logger, settings, engineThread: { source: options.source, overrides } });
+  const app = createRemediatorApp({ config, logger, settings, separateEngine: { source: options.source, overrides } });
   let exitCode = 0;
   try {
     await app.start();
     const server = await listen(app.handle, { address, port, tls: settings.tls });
     const auth = settings.auth.bearerToken ? 'bearer token' : settings.auth.basicAuth ? 'basic auth' : 'none (dry_run only)';
-    logger.info({ url: server.url, mode: settings.mode, auth, stateFile: settings.stateFile, rules: settings.rules.length, config: config.source }, 'remediator listening');
+    logger.info({ url: server.url, mode: settings.mode, auth, stateFile: settings.stateFile, rules: settings.rules.length, config: config.source, enginePid: app.enginePid }, 'remediator listening');
     const stop = await Promise.race([shutdownSignal(), app.failed]);
     if (stop instanceof Error) {
       // Without its engine the remediator would accept alerts it never acts on: exit, to be restarted.

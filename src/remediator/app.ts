@@ -13,7 +13,7 @@ import type { Logger } from '../logging.ts';
 import { TEXT_CONTENT_TYPE } from '../metrics/registry.ts';
 import type { ClusterAccess, RemediationEngine } from './engine.ts';
 import { createEngineRuntime } from './engine-runtime.ts';
-import { inlineBackend, threadedBackend, type EngineClient, type RemediatorBackend, type RemediatorWorkerData } from './engine-host.ts';
+import { inlineBackend, separateBackend, type EngineClient, type RemediatorBackend, type RemediatorWorkerData } from './engine-host.ts';
 import { requiresCredentials, type RemediatorSettings } from './settings.ts';
 import { ACTION_STATES, type ActionFilter, type ActionState, type RemediationStore } from './store.ts';
 import type { Strategy } from './strategies/strategy.ts';
@@ -25,11 +25,11 @@ export interface RemediatorDeps {
   /** Defaults to `config.remediation`. */
   settings?: RemediatorSettings;
   /**
-   * Run the engine in a worker thread that loads the configuration from this source, with these
-   * overrides (`warren remediator`). Without it the engine runs in this thread, and the dependencies
-   * below can be injected (tests).
+   * Run the inbox writer in a worker thread and the engine in a child process, both loading the
+   * configuration from this source, with these overrides (`warren remediator`). Without it both run
+   * in this thread, and the dependencies below can be injected (tests).
    */
-  engineThread?: RemediatorWorkerData;
+  separateEngine?: RemediatorWorkerData;
   /** Defaults to a store on `settings.stateFile`. */
   store?: RemediationStore;
   clusterAccess?: (cluster: ClusterConfig) => ClusterAccess;
@@ -40,10 +40,12 @@ export interface RemediatorDeps {
 export interface RemediatorApp {
   handle: (request: IncomingMessage, response: ServerResponse) => void;
   engine: EngineClient;
-  /** Resolves with the reason if a worker thread stops on its own: the process should exit and be restarted. */
+  /** Resolves with the reason if the inbox thread or the engine process stops on its own: the process should exit and be restarted. */
   failed: Promise<Error>;
-  /** The engine and its store, when they run in this thread (no `engineThread`). */
+  /** The engine and its store, when they run in this thread (no `separateEngine`). */
   local: { engine: RemediationEngine; store: RemediationStore } | undefined;
+  /** The engine's process id, when it runs in a process of its own (`separateEngine`). */
+  enginePid: number | undefined;
   /** Reports interrupted actions and starts routing and acting; rejects when the engine could not start. */
   start: () => Promise<void>;
   close: (graceMs?: number) => Promise<void>;
@@ -61,11 +63,14 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
   }
   let backend: RemediatorBackend;
   let local: RemediatorApp['local'];
-  if (deps.engineThread) {
+  let enginePid: number | undefined;
+  if (deps.separateEngine) {
     if (deps.store || deps.clusterAccess || deps.strategies || deps.now) {
       throw new WarrenError('INVALID_ARGUMENT', 'an engine in its own thread builds its own store, clients and strategies; inject them only into an engine in this thread');
     }
-    backend = threadedBackend(deps.engineThread, logger);
+    const separate = separateBackend(deps.separateEngine, logger);
+    backend = separate;
+    enginePid = separate.enginePid;
   } else {
     const runtime = createEngineRuntime({ config, settings, logger, store: deps.store, clusterAccess: deps.clusterAccess, strategies: deps.strategies, now: deps.now });
     backend = inlineBackend(runtime, deps.now);
@@ -208,6 +213,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
     engine,
     failed: backend.failed,
     local,
+    enginePid,
     start: () => engine.start(),
     handle(request, response) {
       route(request, response).catch((error: unknown) => {

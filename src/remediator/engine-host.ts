@@ -2,17 +2,17 @@
 // the rest is behind two promise-returning interfaces that work the same either way:
 //   - accept: parses and validates a delivery and writes it to the inbox, durably (the 200 waits for this);
 //   - engine: routing, guards, strategies and the audit trail (EngineCalls).
-// `warren remediator` runs each in a worker thread of its own (threadedBackend): the inbox writer
-// spends most of its time waiting for its disk flush, the engine keeps the second core busy, and
-// neither holds up the next request. Tests that script strategies run both in their own
-// thread (inlineBackend).
+// `warren remediator` runs the inbox writer in a worker thread and the engine in a child process
+// (separateBackend): the writer spends most of its time waiting for its disk flush, the engine keeps
+// the second core busy, and neither holds up the next request. Tests that script strategies run
+// both in their own thread (inlineBackend).
 import { MessageChannel } from 'node:worker_threads';
 import type { ConfigSource } from '../config/source.ts';
 import type { Logger } from '../logging.ts';
 import { ENGINE_CALLS, type EngineCalls, type EngineRuntime } from './engine-runtime.ts';
 import { Intake, type IntakeOutcome } from './intake.ts';
 import type { RemediatorOverrides } from './settings.ts';
-import { startWorker } from './worker-rpc.ts';
+import { startProcess, startWorker } from './worker-rpc.ts';
 
 export type EngineClient = {
   [M in keyof EngineCalls]: (...args: Parameters<EngineCalls[M]>) => Promise<Awaited<ReturnType<EngineCalls[M]>>>;
@@ -28,7 +28,7 @@ export interface RemediatorBackend {
   close(graceMs: number): Promise<void>;
 }
 
-/** What the worker threads need to build the same remediator: where the configuration comes from, and the command line's overrides. */
+/** What the workers need to build the same remediator: where the configuration comes from, and the command line's overrides. */
 export interface RemediatorWorkerData {
   source: ConfigSource;
   overrides: RemediatorOverrides;
@@ -56,20 +56,57 @@ export function inlineBackend(runtime: EngineRuntime, now: () => number = Date.n
   };
 }
 
-/** The inbox writer and the engine in worker threads of their own. */
-export function threadedBackend(data: RemediatorWorkerData, logger: Logger): RemediatorBackend {
-  const { port1: intakePort, port2: enginePort } = new MessageChannel();
+/**
+ * The inbox writer in a worker thread, the engine in a child process. Not a second thread: threads
+ * of one process share V8's garbage-collection helpers, and an engine busy with a storm's actions
+ * made them, and with them the acknowledgements, wait (measured: docs/benchmarks.md). A process of
+ * its own has its own helpers and runs all its threads at a lower priority. The engine's news for
+ * the inbox writer, and the writer's for the engine, pass through this thread.
+ */
+export function separateBackend(data: RemediatorWorkerData, logger: Logger): RemediatorBackend & { enginePid: number } {
+  const { port1: intakePort, port2: newsPort } = new MessageChannel();
   const intake = startWorker('inbox', new URL('./intake-worker.ts', import.meta.url), { ...data, news: intakePort }, [intakePort], logger);
-  const engineWorker = startWorker('engine', new URL('./engine-worker.ts', import.meta.url), { ...data, news: enginePort }, [enginePort], logger);
+  const engineProcess = startProcess(
+    'engine',
+    new URL('./engine-process.ts', import.meta.url),
+    data,
+    {
+      execArgv: engineProcessFlags(process.execArgv),
+      onOther: (message) => {
+        if (isEngineNews(message)) newsPort.postMessage(message.news);
+      },
+    },
+    logger,
+  );
+  newsPort.on('message', (news: InboxNews) => engineProcess.send({ news } satisfies EngineNews));
   const engine: Record<string, unknown> = {};
-  for (const method of ENGINE_CALLS) engine[method] = (...args: unknown[]) => engineWorker.call(method, args);
+  for (const method of ENGINE_CALLS) engine[method] = (...args: unknown[]) => engineProcess.call(method, args);
   return {
     engine: engine as EngineClient,
+    enginePid: engineProcess.pid,
     accept: (body) => intake.call('accept', [body]) as Promise<IntakeOutcome>,
-    failed: Promise.race([intake.failed, engineWorker.failed]),
+    failed: Promise.race([intake.failed, engineProcess.failed]),
     async close(graceMs) {
       await intake.close([]);
-      await engineWorker.close([graceMs]);
+      await engineProcess.close([graceMs]);
+      newsPort.close();
     },
   };
+}
+
+/** Inbox news on the engine process's channel, either way. */
+export interface EngineNews {
+  news: InboxNews;
+}
+
+export function isEngineNews(message: unknown): message is EngineNews {
+  return typeof message === 'object' && message !== null && 'news' in message;
+}
+
+/**
+ * The engine process's Node flags: this process's heap limits (the `warren` executable sets them),
+ * nothing else (a test runner's loaders or inspector flags would not work in a plain child).
+ */
+export function engineProcessFlags(execArgv: readonly string[]): string[] {
+  return execArgv.filter((flag) => /^--max-(old|semi)-space-size=\d+$/.test(flag));
 }

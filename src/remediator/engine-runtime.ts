@@ -1,7 +1,7 @@
 // The remediation engine with everything it works with (durable state, cluster clients, the
 // escalation notifier, the silence check), and the calls the HTTP side makes on it. One runtime
 // serves both ways of running it: in the webhook's own thread (tests that script strategies), or in
-// a worker thread of its own (`warren remediator`, see engine-thread.ts), so that routing and
+// a child process of its own (`warren remediator`, see engine-host.ts), so that routing and
 // actions never hold up the acknowledgement of a webhook delivery.
 import type { ClusterConfig, WarrenConfig } from '../config/types.ts';
 import type { Logger } from '../logging.ts';

@@ -1,7 +1,10 @@
-// Calls across a worker thread: the main thread sends `{seq, method, args}`, the worker answers
-// `{seq, ok, value | error}`. Used by the remediator's two worker threads (the inbox writer and the
-// engine); everything that crosses is plain data.
-import type { MessagePort, TransferListItem } from 'node:worker_threads';
+// Calls across to a worker: the calling side sends `{seq, method, args}`, the worker answers
+// `{seq, ok, value | error}`. The remediator has two workers: the inbox writer, a worker thread, and
+// the engine, a child process (engine-host.ts says why). Everything that crosses is plain data
+// (structured clone, for the child process too).
+import { fork, type Serializable } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { TransferListItem } from 'node:worker_threads';
 import { Worker } from 'node:worker_threads';
 import { WarrenError, describeError, type WarrenErrorCode } from '../errors.ts';
 import type { Logger } from '../logging.ts';
@@ -35,14 +38,65 @@ function deserialiseError(error: SerialisedError): Error {
 
 export interface WorkerRpc {
   call(method: string, args: unknown[]): Promise<unknown>;
-  /** Calls the worker's `close` with `args`, then waits for the thread to end. */
+  /** Calls the worker's `close` with `args`, then waits for it to end. */
   close(args: unknown[]): Promise<void>;
   /** Resolves with the reason if the worker stops on its own (it crashed or could not start). */
   readonly failed: Promise<Error>;
 }
 
+/** A worker thread or a child process, as the calling side sees it. */
+interface WorkerHandle {
+  /** "thread" or "process", for messages. */
+  kind: string;
+  send(message: unknown): void;
+  /** Messages that are not replies (a child process's news) go to `onOther`. */
+  on(event: 'message', listener: (message: unknown) => void): void;
+  on(event: 'error', listener: (error: Error) => void): void;
+  on(event: 'exit', listener: (code: number | null, signal?: NodeJS.Signals | null) => void): void;
+  once(event: 'exit', listener: () => void): void;
+  /** Ends a worker that does not end after answering `close`. */
+  kill(): void;
+}
+
 export function startWorker(name: string, entry: URL, workerData: unknown, transferList: readonly TransferListItem[], logger: Logger): WorkerRpc {
   const worker = new Worker(entry, { workerData, transferList: [...transferList] });
+  return rpcClient(name, { kind: 'thread', send: (message) => worker.postMessage(message), on: worker.on.bind(worker), once: worker.once.bind(worker), kill: () => void worker.terminate() }, logger);
+}
+
+export interface ProcessRpc extends WorkerRpc {
+  readonly pid: number;
+  /** A message that is not a call (the child's `process.on('message')` sees it). */
+  send(message: unknown): void;
+}
+
+/**
+ * Starts `entry` as a child process of the same Node, sends it `init` as its first message, and
+ * calls it over the IPC channel. Messages it sends that are not replies go to `onOther`. The child
+ * inherits stderr (its logs) and nothing else; `execArgv` are its V8/Node flags.
+ */
+export function startProcess(name: string, entry: URL, init: unknown, options: { execArgv: string[]; onOther: (message: unknown) => void }, logger: Logger): ProcessRpc {
+  const child = fork(fileURLToPath(entry), [], { execArgv: options.execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const handle: WorkerHandle = {
+    kind: 'process',
+    send(message) {
+      // Sending after the child is gone fails on its own through 'exit'; an IPC error here must not throw into the caller.
+      if (child.connected) child.send(message as Serializable, (error) => error && logger.debug({ err: describeError(error), process: name }, 'message to a stopping child process not sent'));
+    },
+    on: child.on.bind(child) as WorkerHandle['on'],
+    once: child.once.bind(child),
+    kill: () => void child.kill('SIGKILL'),
+  };
+  handle.send({ init } satisfies ProcessInit);
+  if (child.pid === undefined) throw new WarrenError('ENGINE_UNAVAILABLE', `the remediator's ${name} process could not be started`);
+  return { ...rpcClient(name, handle, logger, options.onOther), pid: child.pid, send: handle.send };
+}
+
+/** The first message a child process gets: what its worker data would be. */
+export interface ProcessInit {
+  init: unknown;
+}
+
+function rpcClient(name: string, worker: WorkerHandle, logger: Logger, onOther?: (message: unknown) => void): WorkerRpc {
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let seq = 0;
   let closing = false;
@@ -56,28 +110,30 @@ export function startWorker(name: string, entry: URL, workerData: unknown, trans
     for (const waiting of pending.values()) waiting.reject(error);
     pending.clear();
     if (!closing) {
-      logger.fatal({ err: describeError(error), thread: name }, `the remediator's ${name} thread stopped working`);
+      logger.fatal({ err: describeError(error), [worker.kind]: name }, `the remediator's ${name} ${worker.kind} stopped working`);
       reportFailure(error);
     }
   };
 
-  worker.on('message', (message: RpcReply | RpcFatal) => {
-    if ('fatal' in message) return fail(deserialiseError(message.fatal));
+  worker.on('message', (raw) => {
+    const message = raw as RpcReply | RpcFatal;
+    if (typeof message === 'object' && message !== null && 'fatal' in message) return fail(deserialiseError(message.fatal));
+    if (typeof message !== 'object' || message === null || !('seq' in message)) return onOther?.(raw);
     const waiting = pending.get(message.seq);
     if (!waiting) return;
     pending.delete(message.seq);
     if (message.ok) waiting.resolve(message.value);
     else waiting.reject(deserialiseError(message.error));
   });
-  worker.on('error', (error) => fail(new WarrenError('ENGINE_UNAVAILABLE', `the remediator's ${name} thread crashed: ${describeError(error)}`, { cause: error })));
-  worker.on('exit', (code) => fail(new WarrenError('ENGINE_UNAVAILABLE', `the remediator's ${name} thread exited (code ${code})`)));
+  worker.on('error', (error) => fail(new WarrenError('ENGINE_UNAVAILABLE', `the remediator's ${name} ${worker.kind} crashed: ${describeError(error)}`, { cause: error })));
+  worker.on('exit', (code, signal) => fail(new WarrenError('ENGINE_UNAVAILABLE', `the remediator's ${name} ${worker.kind} exited (${signal ? `signal ${signal}` : `code ${code}`})`)));
 
   const call = (method: string, args: unknown[]): Promise<unknown> => {
     if (failure) return Promise.reject(failure);
     return new Promise((resolve, reject) => {
       const request: RpcRequest = { seq: ++seq, method, args };
       pending.set(request.seq, { resolve, reject });
-      worker.postMessage(request);
+      worker.send(request);
     });
   };
 
@@ -89,11 +145,45 @@ export function startWorker(name: string, entry: URL, workerData: unknown, trans
       closing = true;
       if (failure) return;
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      await call(CLOSE, args).catch((error: unknown) => logger.error({ err: describeError(error), thread: name }, `the remediator's ${name} thread did not close cleanly`));
-      // The worker ends once it has answered; terminate() is only for one that hangs.
-      const timer = setTimeout(() => void worker.terminate(), 5_000);
+      await call(CLOSE, args).catch((error: unknown) => logger.error({ err: describeError(error), [worker.kind]: name }, `the remediator's ${name} ${worker.kind} did not close cleanly`));
+      // The worker ends once it has answered; kill() is only for one that hangs.
+      const timer = setTimeout(() => worker.kill(), 5_000);
       await exited;
       clearTimeout(timer);
+    },
+  };
+}
+
+/** The worker's end of the calls: a worker thread's parent port, or a child process's IPC channel. */
+export interface CallPort {
+  on(event: 'message', listener: (message: RpcRequest) => void): void;
+  /** Replies, and (from a child process) messages of its own for the parent's `onOther`. */
+  postMessage(message: unknown): void;
+  /** Closes the channel once everything posted is sent; the worker can then end. */
+  close(): void;
+}
+
+/** A child process's IPC channel as a CallPort. */
+export function processPort(): CallPort {
+  if (!process.send) throw new Error('this module runs only as a child process with an IPC channel');
+  const send = process.send.bind(process);
+  // disconnect() would drop messages still being written: it waits for the last one's callback.
+  let sending = 0;
+  let closing = false;
+  const disconnect = () => process.connected && process.disconnect();
+  return {
+    on: (event, listener) => void process.on(event, listener as (message: unknown) => void),
+    postMessage(message) {
+      if (!process.connected) return;
+      sending++;
+      send(message as Serializable, undefined, {}, () => {
+        sending--;
+        if (closing && sending === 0) disconnect();
+      });
+    },
+    close() {
+      closing = true;
+      if (sending === 0) disconnect();
     },
   };
 }
@@ -102,8 +192,10 @@ export function startWorker(name: string, entry: URL, workerData: unknown, trans
  * The worker's side: answers calls on `port` from `methods`; `close` runs last, then the port
  * closes and the thread can end. A method may return a value or a promise, or throw.
  */
-export function serveCalls(port: MessagePort, methods: Record<string, (...args: unknown[]) => unknown>, close: (...args: unknown[]) => Promise<void>): void {
+export function serveCalls(port: CallPort, methods: Record<string, (...args: unknown[]) => unknown>, close: (...args: unknown[]) => Promise<void>): void {
   port.on('message', (request: RpcRequest) => {
+    // A child process's channel also carries messages of other kinds (news, its init): not calls.
+    if (typeof request !== 'object' || request === null || typeof request.method !== 'string') return;
     const reply = (value: unknown) => port.postMessage({ seq: request.seq, ok: true, value } satisfies RpcReply);
     const replyError = (error: unknown) => port.postMessage({ seq: request.seq, ok: false, error: serialiseError(error) } satisfies RpcReply);
     if (request.method === CLOSE) {
@@ -126,7 +218,7 @@ export function serveCalls(port: MessagePort, methods: Record<string, (...args: 
 }
 
 /** Reports a worker that could not start, then lets it end. */
-export function reportFatal(port: MessagePort, error: unknown): void {
+export function reportFatal(port: CallPort, error: unknown): void {
   port.postMessage({ fatal: serialiseError(error) } satisfies RpcFatal);
   port.close();
 }

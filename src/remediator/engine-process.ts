@@ -1,0 +1,81 @@
+// The remediation engine's child process (see engine-host.ts): it loads the same configuration the
+// command did, builds the engine runtime with its own SQLite connections and cluster clients, routes
+// what the inbox writer reports delivered, and answers the HTTP side's calls over the IPC channel.
+// Logs go straight to stderr, which it shares with its parent.
+import { readdirSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
+import { pino } from 'pino';
+import { loadConfigSource } from '../config/source.ts';
+import { createLogger } from '../logging.ts';
+import { isEngineNews, type EngineNews, type RemediatorWorkerData } from './engine-host.ts';
+import { createEngineRuntime, type EngineRuntime } from './engine-runtime.ts';
+import { remediatorSettings } from './settings.ts';
+import { processPort, reportFatal, serveCalls, type CallPort, type ProcessInit } from './worker-rpc.ts';
+
+/** How much lower than its parent the engine process runs. */
+const ENGINE_NICE_INCREMENT = 10;
+/** How long running actions get when the parent is gone without closing the engine. */
+const ORPHAN_GRACE_MS = 5_000;
+
+function main(): void {
+  const port = processPort();
+  lowerThisProcesssPriority();
+  // Signals meant for the whole process group (Ctrl-C, a service manager's SIGTERM) are the
+  // parent's to handle: it closes the engine in order. Without a parent, the engine stops itself.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
+  process.once('message', (message: ProcessInit) => start(port, message.init as RemediatorWorkerData));
+}
+
+function start(port: CallPort, data: RemediatorWorkerData): void {
+  let runtime: EngineRuntime;
+  let closed = false;
+  try {
+    const config = loadConfigSource(data.source);
+    const settings = remediatorSettings(config.remediation, data.overrides);
+    const logger = createLogger(config.logLevel, pino.destination({ dest: 2, sync: true }));
+    runtime = createEngineRuntime({ config, settings, logger, onRouted: (belowId) => port.postMessage({ news: { forgetBelow: belowId } } satisfies EngineNews) });
+    // The parent died (kill -9, a crash) or closed the channel without closing the engine: stop acting.
+    process.once('disconnect', () => {
+      if (closed) return;
+      logger.warn('the remediator process is gone: the engine stops; actions still running are reported interrupted at the next start');
+      void runtime.close(ORPHAN_GRACE_MS).finally(() => process.exit(0));
+    });
+  } catch (error) {
+    return reportFatal(port, error);
+  }
+  process.on('message', (message: unknown) => {
+    if (isEngineNews(message) && 'delivered' in message.news) runtime.engine.inboxChanged();
+  });
+  serveCalls(port, runtime.calls as unknown as Record<string, (...args: unknown[]) => unknown>, async (graceMs) => {
+    closed = true;
+    await runtime.close(graceMs as number);
+    // Ends the process even if a client left a handle open; after the reply is sent (port.close).
+    setTimeout(() => process.exit(0), 2_000).unref();
+  });
+}
+
+/**
+ * Background work yields to the acknowledgement path: when the cores are busy (an alert storm keeps
+ * the engine running flat out), the HTTP and inbox threads get the CPU first, and so do their
+ * garbage-collection helpers, which are this process's no longer. On Linux nice is per thread and
+ * threads inherit it when created: V8's threads exist already, so each is lowered (/proc/self/task);
+ * later ones start from the main thread's value. Best effort: where it is not allowed, the engine
+ * runs at its parent's priority.
+ */
+function lowerThisProcesssPriority(): void {
+  const target = Math.min(19, getPriority() + ENGINE_NICE_INCREMENT);
+  let threads: string[];
+  try {
+    threads = readdirSync('/proc/self/task');
+  } catch {
+    threads = []; // not Linux: the main thread only
+  }
+  try {
+    if (threads.length === 0) setPriority(target);
+    for (const thread of threads) setPriority(Number(thread), target);
+  } catch {
+    // Not permitted here (some sandboxes): nothing to lower.
+  }
+}
+
+main();
