@@ -1,10 +1,11 @@
 // `npm run bench:webhook`: how fast the remediator acknowledges Alertmanager webhook deliveries,
 // next to the floor (a bare express handler that only parses the same JSON), in the same run.
 //
-// Both servers run in their own child process: the remediator as users run it (`bin/warren.js
-// remediator` with a temporary warren.yml and state file, mode enforce with bearer auth, notify_only
-// rules that match every generated alert, so each alert is deduplicated, routed and gets an action
-// inserted), the floor as bench/express-floor.ts. notify_only never touches a cluster, so the
+// Three sides, each a process of its own: the remediator as users run it (`bin/warren.js remediator`
+// with a temporary warren.yml and state file, mode enforce with bearer auth, notify_only rules that
+// match every generated alert, so each alert is deduplicated, routed and gets an action inserted),
+// once with each `remediation.acknowledge_after` (flush: after the disk flush, the default; write:
+// after the write, flushed in the background), and the floor as bench/express-floor.ts. notify_only never touches a cluster, so the
 // RabbitMQ stack is not needed (nor used).
 //
 // Load is open-loop: a request is due every 1/rate seconds whether or not earlier ones have been
@@ -12,14 +13,16 @@
 // hide its own stall (coordinated omission). Each request is an Alertmanager v4 payload of N new
 // alerts (distinct startsAt, and hash fingerprints like Alertmanager's). Keep-alive connections
 // through an undici Pool, as Alertmanager does; a request unanswered --deadline seconds after it was
-// due is an error. Rounds alternate between the sides (the remediator frozen while the floor runs);
-// medians of the per-round figures. Each round ends with the disk alone (both servers frozen): one body's size appended and
-// flushed (fdatasync) at the same rate, the least a durable acknowledgement waits for.
+// due is an error. Rounds take the sides in turn, in a rotating order; the sides not being measured
+// are frozen (SIGSTOP to their process groups, so a remediator's engine with its backlog takes no CPU
+// from the others), and `sync` writes back what earlier phases left dirty first. Medians of the per-round figures. Each round ends with the disk alone (all
+// servers frozen): one body's size appended and flushed (fdatasync) at the same rate, the least a
+// durable acknowledgement waits for.
 //
 // Then a storm, on a fresh remediator: the same alert delivered 10,000 times must lead to exactly
 // one action. Results go to docs/benchmarks.md (--no-write to skip) and, with --json, to stdout;
-// --profile DIR writes a CPU profile of the (load) remediator.
-import { spawn, type ChildProcess } from 'node:child_process';
+// --profile DIR writes CPU profiles of the remediators' processes (their engines' too).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -193,7 +196,7 @@ async function startServer(name: Server['name'], file: string, argv: string[], e
 }
 
 /** A warren.yml for the remediator: the local stack's cluster (never contacted), notify_only rules. */
-function remediatorConfig(port: number, stateFile: string): string {
+function remediatorConfig(port: number, stateFile: string, acknowledgeAfter: 'flush' | 'write'): string {
   const nodes = LOCAL_NODES.map((node) => `      - { name: ${node.name}, management_url: "http://${LOCAL_HOST}:${node.managementPort}", amqp_url: "amqp://${LOCAL_HOST}:${node.amqpPort}", prometheus_url: "http://${LOCAL_HOST}:${node.prometheusPort}" }`);
   return [
     '# Written by bench/webhook.ts for one run; deleted afterwards.',
@@ -202,6 +205,7 @@ function remediatorConfig(port: number, stateFile: string): string {
     `  listen_address: ${LOCAL_HOST}:${port}`,
     '  mode: enforce',
     '  auth: { bearer_token_env: WARREN_BENCH_TOKEN }',
+    `  acknowledge_after: ${acknowledgeAfter}`,
     `  state_file: ${stateFile}`,
     '  max_body_size: 1048576',
     '  default_rules: false',
@@ -546,9 +550,13 @@ async function storm(pool: Pool): Promise<StormResult> {
 
 // ---- the run ----
 
+/** The sides: the floor, and the remediator acknowledging after the flush (the default) or after the write. */
+type SideKey = 'floor' | 'flush' | 'write';
+const REMEDIATOR_SIDES = ['flush', 'write'] as const satisfies readonly SideKey[];
+
 interface RoundResult {
   round: number;
-  side: Server['name'];
+  side: SideKey;
   requests: number;
   p50Ms: number;
   p99Ms: number;
@@ -583,14 +591,16 @@ interface Result {
   node: string;
   settings: typeof settings;
   rounds: RoundResult[];
-  sides: { floor: SideSummary; remediator: SideSummary };
-  ratios: { p50: number; p99: number };
-  goal: { p99Ratio: number; met: boolean };
+  sides: Record<SideKey, SideSummary>;
+  /** Each remediator side over the floor. */
+  ratios: Record<'flush' | 'write', { p50: number; p99: number }>;
+  /** The goal for each remediator side; `met` is the default's (flush). */
+  goal: { p99Ratio: number; met: boolean; metByAcknowledgeAfter: Record<'flush' | 'write', boolean> };
   /** Medians of the per-round disk flush probe (see flushProbe). */
   diskFlush: { p50Ms: number; p99Ms: number; maxMs: number } | undefined;
-  remediatorMemoryBytes: { rss: number; peak: number } | undefined;
-  /** Set when the remediator died during the rounds (later rounds are then not run). */
-  remediatorCrash?: { round: number; exit: string; log: string } | undefined;
+  remediatorMemoryBytes: Record<'flush' | 'write', { rss: number; peak: number } | undefined>;
+  /** Set when a remediator died during the rounds (later rounds are then not run). */
+  remediatorCrash?: { round: number; side: SideKey; exit: string; log: string } | undefined;
   storm: StormResult;
 }
 
@@ -598,28 +608,34 @@ async function main(): Promise<void> {
   workDir = mkdtempSync(join(tmpdir(), 'warren-bench-webhook-'));
   const remediatorEnv: NodeJS.ProcessEnv = { WARREN_BENCH_TOKEN: TOKEN };
   if (args.profile) remediatorEnv.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${args.profile}`.trim();
-  const startRemediator = async (name: string): Promise<Server> => {
+  const startRemediator = async (name: string, acknowledgeAfter: 'flush' | 'write' = 'flush'): Promise<Server> => {
     const port = await freePort();
     const configFile = join(workDir!, `${name}.yml`);
-    writeFileSync(configFile, remediatorConfig(port, join(workDir!, `${name}.db`)));
+    writeFileSync(configFile, remediatorConfig(port, join(workDir!, `${name}.db`), acknowledgeAfter));
     return startServer('remediator', join(REPO, 'bin/warren.js'), ['remediator', '--config', configFile], remediatorEnv, port, name);
   };
   const poolFor = (server: Server) => new Pool(server.origin, { connections: settings.connections, pipelining: 1, keepAliveTimeout: 60_000 });
 
-  progress(`starting the floor (bench/express-floor.ts) and the remediator (bin/warren.js remediator); work dir ${workDir}`);
+  progress(`starting the floor (bench/express-floor.ts) and the remediator twice (bin/warren.js remediator, acknowledge_after flush and write); work dir ${workDir}`);
   const floorPort = await freePort();
   const floor = await startServer('floor', process.execPath, [...warrenNodeFlags(), join(REPO, 'bench/express-floor.ts'), `${LOCAL_HOST}:${floorPort}`], {}, floorPort, 'floor');
-  const remediator = await startRemediator('remediator');
-  const servers = [floor, remediator];
+  const bySide: Record<SideKey, Server> = { floor, flush: await startRemediator('remediator-flush', 'flush'), write: await startRemediator('remediator-write', 'write') };
+  const sideKeys = Object.keys(bySide) as SideKey[];
+  const servers = sideKeys.map((key) => bySide[key]);
   const pools = new Map<Server, Pool>(servers.map((server) => [server, poolFor(server)]));
-  // While the floor is measured the remediator is frozen (SIGSTOP), so that its worker, still busy
-  // with the actions of earlier rounds, does not take CPU from the floor. It is thawed for its own turn.
+  const freezeAllBut = (measured: Server | undefined, signal: 'SIGSTOP' | 'SIGCONT') => {
+    for (const key of REMEDIATOR_SIDES) if (bySide[key] !== measured) signalGroup(bySide[key].child, signal);
+  };
+  // While one side is measured the remediators of the others are frozen (SIGSTOP), so that their
+  // engines, still busy with the actions of earlier rounds, take no CPU from it.
   const measure = async (server: Server, bodies: string[]): Promise<PhaseResult> => {
-    if (server === floor) signalGroup(remediator.child, 'SIGSTOP');
+    freezeAllBut(server, 'SIGSTOP');
+    // What earlier phases left for the kernel to write back is written now, not during this phase.
+    execFileSync('sync');
     try {
       return await openLoop(pools.get(server)!, server, bodies);
     } finally {
-      if (server === floor) signalGroup(remediator.child, 'SIGCONT');
+      freezeAllBut(server, 'SIGCONT');
     }
   };
   const perRound = settings.rate * settings.seconds;
@@ -628,16 +644,18 @@ async function main(): Promise<void> {
   let crash: Result['remediatorCrash'];
   let failed = false;
   try {
-    for (const server of settings.warmupSeconds > 0 ? servers : []) {
-      progress(`warm-up ${server.name}: ${settings.warmupSeconds} s at ${settings.rate}/s (discarded)`);
-      const warm = await measure(server, makeBodies(Math.round(settings.rate * settings.warmupSeconds)));
-      if (warm.errors + warm.unexpected > 0) progress(`warm-up ${server.name}: ${warm.errors} errors, ${warm.unexpected} unexpected answers (first: ${warm.firstError})`);
+    for (const key of settings.warmupSeconds > 0 ? sideKeys : []) {
+      progress(`warm-up ${key}: ${settings.warmupSeconds} s at ${settings.rate}/s (discarded)`);
+      const warm = await measure(bySide[key], makeBodies(Math.round(settings.rate * settings.warmupSeconds)));
+      if (warm.errors + warm.unexpected > 0) progress(`warm-up ${key}: ${warm.errors} errors, ${warm.unexpected} unexpected answers (first: ${warm.firstError})`);
     }
     for (let round = 1; round <= settings.rounds; round++) {
-      // Both sides get identical bodies; the remediator has not seen these alerts before.
+      // Every side gets identical bodies; the remediators have not seen these alerts before.
       const bodies = makeBodies(perRound);
-      for (const server of round % 2 ? [floor, remediator] : [remediator, floor]) {
-        progress(`round ${round}/${settings.rounds} ${server.name}: ${perRound} requests of ${settings.alerts} alerts at ${settings.rate}/s`);
+      const shift = (round - 1) % sideKeys.length;
+      for (const key of [...sideKeys.slice(shift), ...sideKeys.slice(0, shift)]) {
+        const server = bySide[key];
+        progress(`round ${round}/${settings.rounds} ${key}: ${perRound} requests of ${settings.alerts} alerts at ${settings.rate}/s`);
         const cpuBefore = cpuSecondsOf(server);
         const writtenBefore = writeBytesOf(server);
         const phase = await measure(server, bodies);
@@ -651,7 +669,7 @@ async function main(): Promise<void> {
         }
         const row: RoundResult = {
           round,
-          side: server.name,
+          side: key,
           requests: phase.requests,
           p50Ms: percentile(phase.latencies, 50),
           p99Ms: percentile(phase.latencies, 99),
@@ -661,34 +679,35 @@ async function main(): Promise<void> {
           achievedRate: phase.requests / phase.seconds,
           cpuPercent,
           writtenPerAlert,
-          pendingAfter: server === remediator && remediator.exit === undefined ? await pendingActions(pools.get(remediator)!) : undefined,
+          pendingAfter: key !== 'floor' && server.exit === undefined ? await pendingActions(pools.get(server)!) : undefined,
         };
         rounds.push(row);
         progress(
-          `round ${round}/${settings.rounds} ${server.name}: p50 ${ms(row.p50Ms)}, p99 ${ms(row.p99Ms)}, max ${ms(row.maxMs)}, all answered in ${phase.seconds.toFixed(1)} s, CPU ${row.cpuPercent.toFixed(0)}% of a core, disk writes ${kb(row.writtenPerAlert)} per alert, ${row.errors} errors` +
+          `round ${round}/${settings.rounds} ${key}: p50 ${ms(row.p50Ms)}, p99 ${ms(row.p99Ms)}, max ${ms(row.maxMs)}, all answered in ${phase.seconds.toFixed(1)} s, CPU ${row.cpuPercent.toFixed(0)}% of a core, disk writes ${kb(row.writtenPerAlert)} per alert, ${row.errors} errors` +
             (row.unexpected ? `, ${row.unexpected} unexpected answers` : '') +
             (phase.firstError ? ` (first: ${phase.firstError})` : '') +
             (row.pendingAfter !== undefined ? `; actions pending for the worker: ${row.pendingAfter}` : ''),
         );
-        if (remediator.exit !== undefined) {
-          const log = readFileSync(remediator.log, 'utf8');
-          crash = { round, exit: remediator.exit, log: lastLines(log, 8) };
-          progress(`the remediator died during round ${round} (${remediator.exit}); no further rounds. Its log ends:\n${crash.log}`);
+        if (server.exit !== undefined) {
+          const log = readFileSync(server.log, 'utf8');
+          crash = { round, side: key, exit: server.exit, log: lastLines(log, 8) };
+          progress(`the ${server.label} died during round ${round} (${server.exit}); no further rounds. Its log ends:\n${crash.log}`);
           break;
         }
       }
       if (crash) break;
-      signalGroup(remediator.child, 'SIGSTOP');
+      freezeAllBut(undefined, 'SIGSTOP');
       try {
         const flush = flushProbe(join(workDir!, 'flush-probe.bin'), Math.round(bodies.reduce((sum, body) => sum + body.length, 0) / bodies.length), Math.min(5, settings.seconds), settings.rate);
         flushes.push(flush);
         progress(`round ${round}/${settings.rounds} disk flush alone (one body's size, fdatasync, servers frozen): p50 ${ms(flush.p50Ms)}, p99 ${ms(flush.p99Ms)}, max ${ms(flush.maxMs)}`);
       } finally {
-        signalGroup(remediator.child, 'SIGCONT');
+        freezeAllBut(undefined, 'SIGCONT');
       }
     }
-    const memory = memoryOf(remediator);
-    if (memory) progress(`remediator resident memory ${mb(memory.rss)} (peak ${mb(memory.peak)}); stopping it and the floor`);
+    const memory = { flush: memoryOf(bySide.flush), write: memoryOf(bySide.write) };
+    for (const key of REMEDIATOR_SIDES) if (memory[key]) progress(`remediator (${key}) resident memory ${mb(memory[key].rss)} (peak ${mb(memory[key].peak)})`);
+    progress('stopping the servers');
     await Promise.all([...pools.values()].map((pool) => pool.close()));
     pools.clear();
     await Promise.all(servers.splice(0).map((server) => stopChild(server.child)));
@@ -702,7 +721,7 @@ async function main(): Promise<void> {
     progress(
       `storm: ${stormResult.perSecond.toFixed(0)} deliveries/s, p99 ${ms(stormResult.p99Ms)}, routed ${stormResult.routedAfterSeconds.toFixed(2)} s after the last answer, ${stormResult.actionsListed} action(s) listed, deduplicated_total ${stormResult.dedupMetric}, ${stormResult.errors} errors: ${stormResult.ok ? 'ok' : 'NOT ok'}`,
     );
-    const summarise = (side: Server['name']): SideSummary => {
+    const summarise = (side: SideKey): SideSummary => {
       const mine = rounds.filter((r) => r.side === side);
       return {
         p50Ms: median(mine.map((r) => r.p50Ms)),
@@ -715,8 +734,10 @@ async function main(): Promise<void> {
         writtenPerAlert: median(mine.map((r) => r.writtenPerAlert)),
       };
     };
-    const sides = { floor: summarise('floor'), remediator: summarise('remediator') };
-    const ratios = { p50: sides.remediator.p50Ms / sides.floor.p50Ms, p99: sides.remediator.p99Ms / sides.floor.p99Ms };
+    const sides = { floor: summarise('floor'), flush: summarise('flush'), write: summarise('write') };
+    const ratioOf = (key: 'flush' | 'write') => ({ p50: sides[key].p50Ms / sides.floor.p50Ms, p99: sides[key].p99Ms / sides.floor.p99Ms });
+    const ratios = { flush: ratioOf('flush'), write: ratioOf('write') };
+    const goalMet = (key: 'flush' | 'write') => ratios[key].p99 <= GOAL_P99_RATIO && sides[key].errors === 0 && sides[key].unexpected === 0;
     const result: Result = {
       date: new Date().toISOString(),
       machine: `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
@@ -725,7 +746,7 @@ async function main(): Promise<void> {
       rounds,
       sides,
       ratios,
-      goal: { p99Ratio: GOAL_P99_RATIO, met: ratios.p99 <= GOAL_P99_RATIO && sides.remediator.errors === 0 && sides.remediator.unexpected === 0 },
+      goal: { p99Ratio: GOAL_P99_RATIO, met: goalMet('flush'), metByAcknowledgeAfter: { flush: goalMet('flush'), write: goalMet('write') } },
       diskFlush: flushes.length ? { p50Ms: median(flushes.map((f) => f.p50Ms)), p99Ms: median(flushes.map((f) => f.p99Ms)), maxMs: median(flushes.map((f) => f.maxMs)) } : undefined,
       remediatorMemoryBytes: memory,
       remediatorCrash: crash,
@@ -734,7 +755,7 @@ async function main(): Promise<void> {
     if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else process.stdout.write(`${summary(result)}\n`);
     if (!args['no-write']) writeResults(result);
-    if (sides.floor.errors + sides.remediator.errors + sides.remediator.unexpected > 0 || crash || !stormResult.ok) process.exitCode = 1;
+    if (sideKeys.some((key) => sides[key].errors + sides[key].unexpected > 0) || crash || !stormResult.ok) process.exitCode = 1;
   } catch (error) {
     failed = true;
     throw error;
@@ -756,8 +777,8 @@ const mb = (v: number) => `${(v / 2 ** 20).toFixed(1)} MiB`;
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
 const x = (v: number) => `${v.toFixed(2)}x`;
 
-function memoryText(r: Result): string {
-  const memory = r.remediatorMemoryBytes;
+function memoryText(r: Result, key: 'flush' | 'write'): string {
+  const memory = r.remediatorMemoryBytes[key];
   return memory ? `${mb(memory.rss)} (peak ${mb(memory.peak)})` : 'n/a (the process had died)';
 }
 
@@ -767,23 +788,33 @@ function crashCause(crash: NonNullable<Result['remediatorCrash']>): string {
   return (lines.find((line) => /FATAL|out of memory|Error/i.test(line)) ?? lines.at(-1) ?? '').trim().slice(0, 200);
 }
 
-function perRound(r: Result): string {
-  const mine = r.rounds.filter((row) => row.side === 'remediator');
+function perRound(r: Result, key: 'flush' | 'write'): string {
+  const mine = r.rounds.filter((row) => row.side === key);
   return `p99 ${mine.map((row) => ms(row.p99Ms)).join(' / ')}; actions left pending for the worker after each (\`GET /api/v1/status\`, 10 s): ${mine.map((row) => row.pendingAfter ?? '?').join(' / ')}`;
 }
 
+const SIDE_TITLES: Record<SideKey, string> = {
+  floor: 'floor (express.json)',
+  flush: 'remediator, ack after flush (default)',
+  write: 'remediator, ack after write',
+};
+
 function summary(r: Result): string {
-  const { floor, remediator } = r.sides;
   const s = r.storm;
+  const line = (key: SideKey) => {
+    const side = r.sides[key];
+    return `  ${SIDE_TITLES[key].padEnd(38)} p50 ${ms(side.p50Ms)}  p99 ${ms(side.p99Ms)}  max ${ms(side.maxMs)}  errors ${side.errors} of ${side.requests}${side.unexpected ? `, unexpected ${side.unexpected}` : ''}  CPU ${side.cpuPercent.toFixed(0)}%  disk writes ${kb(side.writtenPerAlert)} per alert`;
+  };
   return [
     `webhook benchmark: ${r.settings.rate} requests/s of ${r.settings.alerts} new alerts, ${r.settings.rounds} rounds x ${r.settings.seconds} s per side (medians)`,
-    `  floor (express.json)   p50 ${ms(floor.p50Ms)}  p99 ${ms(floor.p99Ms)}  max ${ms(floor.maxMs)}  errors ${floor.errors} of ${floor.requests}  CPU ${floor.cpuPercent.toFixed(0)}%`,
-    `  remediator             p50 ${ms(remediator.p50Ms)}  p99 ${ms(remediator.p99Ms)}  max ${ms(remediator.maxMs)}  errors ${remediator.errors} of ${remediator.requests}${remediator.unexpected ? `, unexpected ${remediator.unexpected}` : ''}  CPU ${remediator.cpuPercent.toFixed(0)}%  disk writes ${kb(remediator.writtenPerAlert)} per alert`,
-    ...(r.diskFlush ? [`  disk flush alone      p50 ${ms(r.diskFlush.p50Ms)}  p99 ${ms(r.diskFlush.p99Ms)}  max ${ms(r.diskFlush.maxMs)}  (what a durable acknowledgement waits for at least)`] : []),
-    `  remediator / floor: p50 ${x(r.ratios.p50)}, p99 ${x(r.ratios.p99)} (goal p99 <= ${r.goal.p99Ratio}x: ${verdict(r.goal.met)})`,
-    `  remediator per round: ${perRound(r)}`,
-    ...(r.remediatorCrash ? [`  the remediator DIED during round ${r.remediatorCrash.round} (${r.remediatorCrash.exit}): ${crashCause(r.remediatorCrash)}`] : []),
-    `  remediator resident memory after the rounds: ${memoryText(r)}`,
+    line('floor'),
+    line('flush'),
+    line('write'),
+    ...(r.diskFlush ? [`  ${'disk flush alone'.padEnd(38)} p50 ${ms(r.diskFlush.p50Ms)}  p99 ${ms(r.diskFlush.p99Ms)}  max ${ms(r.diskFlush.maxMs)}  (what a durable acknowledgement waits for at least)`] : []),
+    ...REMEDIATOR_SIDES.map((key) => `  ${SIDE_TITLES[key]} / floor: p50 ${x(r.ratios[key].p50)}, p99 ${x(r.ratios[key].p99)} (goal p99 <= ${r.goal.p99Ratio}x: ${verdict(r.goal.metByAcknowledgeAfter[key])})`),
+    ...REMEDIATOR_SIDES.map((key) => `  ${SIDE_TITLES[key]} per round: ${perRound(r, key)}`),
+    ...(r.remediatorCrash ? [`  the remediator (${r.remediatorCrash.side}) DIED during round ${r.remediatorCrash.round} (${r.remediatorCrash.exit}): ${crashCause(r.remediatorCrash)}`] : []),
+    `  resident memory after the rounds: ${REMEDIATOR_SIDES.map((key) => `${key} ${memoryText(r, key)}`).join(', ')}`,
     `  storm: ${s.deliveries} deliveries of one alert, ${s.concurrency} concurrent: ${s.perSecond.toFixed(0)}/s, p99 ${ms(s.p99Ms)}, ${s.actionsListed} action, routed ${s.routedAfterSeconds.toFixed(2)} s after the last answer, deduplicated_total ${s.dedupMetric}: ${s.ok ? 'ok' : 'NOT ok'}`,
   ].join('\n');
 }
@@ -794,26 +825,29 @@ const HEADING = '## Remediator: webhook acknowledgement';
 
 function writeResults(r: Result): void {
   const file = join(REPO, 'docs/benchmarks.md');
-  const { floor, remediator } = r.sides;
   const s = r.storm;
   const row = (name: string, side: SideSummary) =>
     `| ${name} | ${ms(side.p50Ms)} | ${ms(side.p99Ms)} | ${ms(side.maxMs)} | ${side.errors} of ${side.requests}${side.unexpected ? ` (+${side.unexpected} unexpected answers)` : ''} | ${side.cpuPercent.toFixed(0)}% | ${kb(side.writtenPerAlert)} |`;
   const crash = r.remediatorCrash;
   const section = [
     BEGIN,
-    `Command: \`npm run bench:webhook\` (${r.settings.rounds} rounds x ${r.settings.seconds} s per side, interleaved, after ${r.settings.warmupSeconds} s of warm-up; medians of the per-round figures). Run ${r.date.slice(0, 10)} on ${r.machine}, Node ${r.node}.`,
+    `Command: \`npm run bench:webhook\` (${r.settings.rounds} rounds x ${r.settings.seconds} s per side, in rotating order, the other sides frozen, after ${r.settings.warmupSeconds} s of warm-up; medians of the per-round figures). Run ${r.date.slice(0, 10)} on ${r.machine}, Node ${r.node}.`,
     `Load: ${r.settings.rate} requests/s, open loop, each an Alertmanager v4 payload of ${r.settings.alerts} new alerts, over ${r.settings.connections} keep-alive connections; a request not answered ${r.settings.deadlineSeconds} s after it was due is an error and counts at that latency.`,
     '',
     '| side | p50 | p99 | max | errors | CPU (% of a core) | disk writes per alert |',
     '|---|---|---|---|---|---|---|',
-    row('floor: bare express handler, `express.json()`', floor),
-    row('warren remediator (enforce, bearer auth, notify_only rules)', remediator),
+    row('floor: bare express handler, `express.json()`', r.sides.floor),
+    row('warren remediator, `acknowledge_after: flush` (the default): 200 after the disk flush', r.sides.flush),
+    row('warren remediator, `acknowledge_after: write`: 200 after the write, flushed within 100 ms', r.sides.write),
     ...(r.diskFlush ? [`| disk flush alone: one body's size appended, fdatasync (servers frozen) | ${ms(r.diskFlush.p50Ms)} | ${ms(r.diskFlush.p99Ms)} | ${ms(r.diskFlush.maxMs)} | | | |`] : []),
-    `| **remediator / floor** | **${x(r.ratios.p50)}** | **${x(r.ratios.p99)}** (goal <= ${r.goal.p99Ratio}x: ${verdict(r.goal.met)}) | ${x(remediator.maxMs / floor.maxMs)} | | | |`,
+    ...REMEDIATOR_SIDES.map(
+      (key) =>
+        `| **${key} / floor** | **${x(r.ratios[key].p50)}** | **${x(r.ratios[key].p99)}** (goal <= ${r.goal.p99Ratio}x: ${verdict(r.goal.metByAcknowledgeAfter[key])}) | ${x(r.sides[key].maxMs / r.sides.floor.maxMs)} | | | |`,
+    ),
     '',
-    `Remediator per round: ${perRound(r)}.`,
-    ...(crash ? [`**The remediator died during round ${crash.round}** (${crash.exit}); later rounds were not run. Its log: \`${crashCause(crash).replaceAll('`', "'")}\``] : []),
-    `The remediator's resident memory after the rounds: ${memoryText(r)}.`,
+    ...REMEDIATOR_SIDES.map((key) => `Remediator (${key}) per round: ${perRound(r, key)}.`),
+    ...(crash ? [`**The remediator (${crash.side}) died during round ${crash.round}** (${crash.exit}); later rounds were not run. Its log: \`${crashCause(crash).replaceAll('`', "'")}\``] : []),
+    `Resident memory after the rounds (each remediator with its engine process): ${REMEDIATOR_SIDES.map((key) => `${key} ${memoryText(r, key)}`).join(', ')}.`,
     `Storm: ${s.deliveries} deliveries of one alert, ${s.concurrency} at a time: ${s.perSecond.toFixed(0)} deliveries/s, p50 ${ms(s.p50Ms)}, p99 ${ms(s.p99Ms)}, ${s.errors} errors; ` +
       `all routed ${s.routedAfterSeconds.toFixed(2)} s after the last acknowledgement; ${s.actionsListed} action in the audit trail, \`warren_remediation_alerts_deduplicated_total\` ${s.dedupMetric} (${s.ok ? 'exactly one action: met' : 'NOT met'}).`,
     END,

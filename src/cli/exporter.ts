@@ -14,10 +14,12 @@ export async function exporterCommand(config: WarrenConfig, options: { listen?: 
   const hostSampler = settings.host.enabled ? new HostSampler({ intervalMs: settings.host.sampleIntervalMs }) : undefined;
   hostSampler?.start();
   const app = createExporterApp({ config, logger, hostSampler });
+  // Listening for signals before announcing the port: a Ctrl-C right after it still stops in order.
+  const stopping = shutdownSignal();
   try {
     const server = await listen(app.handle, { address, port, tls: settings.tls });
     logger.info({ url: server.url, defaultCluster: config.defaultCluster, clusters: [...config.clusters.keys()], config: config.source }, 'exporter listening');
-    const signal = await shutdownSignal();
+    const signal = await stopping;
     logger.info({ signal }, 'exporter stopping');
     await server.close();
   } finally {

@@ -18,12 +18,14 @@ export async function remediatorCommand(config: WarrenConfig, options: { listen?
   const { address, port } = options.listen ? parseListenAddress(options.listen) : { address: settings.listenAddress, port: settings.port };
   const app = createRemediatorApp({ config, logger, settings, separateEngine: { source: options.source, overrides } });
   let exitCode = 0;
+  // Listening for signals before announcing the port: a Ctrl-C right after it still stops in order.
+  const stopping = shutdownSignal();
   try {
     await app.start();
     const server = await listen(app.handle, { address, port, tls: settings.tls });
     const auth = settings.auth.bearerToken ? 'bearer token' : settings.auth.basicAuth ? 'basic auth' : 'none (dry_run only)';
     logger.info({ url: server.url, mode: settings.mode, auth, stateFile: settings.stateFile, rules: settings.rules.length, config: config.source, enginePid: app.enginePid }, 'remediator listening');
-    const stop = await Promise.race([shutdownSignal(), app.failed]);
+    const stop = await Promise.race([stopping, app.failed]);
     if (stop instanceof Error) {
       // Without its engine the remediator would accept alerts it never acts on: exit, to be restarted.
       logger.fatal({ err: describeError(stop) }, 'remediator stopping: its engine failed');

@@ -315,6 +315,7 @@ function buildRemediatorSettings(remediation: RemediationParsed, path: (p: strin
     // `:memory:` is SQLite's in-memory database, not a file name.
     stateFile: remediation.state_file === ':memory:' ? ':memory:' : path(remediation.state_file),
     maxBodyBytes: remediation.max_body_size,
+    acknowledgeAfter: remediation.acknowledge_after,
     executeTimeoutMs: remediation.execute_timeout,
     verifyTimeoutMs: remediation.verify_timeout,
     verifyIntervalMs: remediation.verify_interval,

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './duration.ts';
 import { isValidNodeName } from '../rabbitmq/names.ts';
-import type { RemediationMode } from '../remediator/settings.ts';
+import type { AcknowledgeAfter, RemediationMode } from '../remediator/settings.ts';
 import { DEFAULT_RULE_INPUTS } from '../remediator/routing/default-rules.ts';
 import { parseMatcher } from '../remediator/routing/matchers.ts';
 import { validateTemplate } from '../remediator/routing/templates.ts';
@@ -250,6 +250,7 @@ export type ExporterParsed = z.output<typeof exporterSchema>;
 
 /** Most cautious first: a rule's effective mode is the earlier of the global mode and its own. */
 export const REMEDIATION_MODES = ['dry_run', 'approve', 'enforce'] as const satisfies readonly RemediationMode[];
+export const ACKNOWLEDGE_AFTER = ['flush', 'write'] as const satisfies readonly AcknowledgeAfter[];
 
 /** The more cautious of two modes (dry_run over approve over enforce). */
 export function mostCautiousMode(a: RemediationMode, b: RemediationMode): RemediationMode {
@@ -410,6 +411,7 @@ const remediationSchema = z
     mode: z.enum(REMEDIATION_MODES).default('dry_run'),
     state_file: z.string().min(1).default('.warren/remediator.db'),
     max_body_size: z.number().int().min(1024).max(67_108_864).default(1_048_576),
+    acknowledge_after: z.enum(ACKNOWLEDGE_AFTER).default('flush'),
     execute_timeout: boundedDuration(1000, DAY_MS).prefault('2m'),
     verify_timeout: boundedDuration(1000, DAY_MS).prefault('5m'),
     verify_interval: boundedDuration(100, 3_600_000).prefault('5s'),

@@ -1,9 +1,9 @@
 // Where the remediator's work runs. The HTTP thread only authenticates, reads bodies and answers;
 // the rest is behind two promise-returning interfaces that work the same either way:
-//   - accept: parses and validates a delivery and writes it to the inbox, durably (the 200 waits for this);
+//   - accept: parses and validates a delivery and commits it to the inbox (the 200 waits for this);
 //   - engine: routing, guards, strategies and the audit trail (EngineCalls).
 // `warren remediator` runs the inbox writer in a worker thread and the engine in a child process
-// (separateBackend): the writer spends most of its time waiting for its disk flush, the engine keeps
+// (separateBackend): the writer spends most of its time waiting for its commit, the engine keeps
 // the second core busy, and neither holds up the next request. Tests that script strategies run
 // both in their own thread (inlineBackend).
 import { MessageChannel } from 'node:worker_threads';
@@ -22,7 +22,7 @@ export interface RemediatorBackend {
   engine: EngineClient;
   /** Parses, validates and persists one delivery's body; rejects only when it could not be persisted (a 500). */
   accept(body: string): Promise<IntakeOutcome>;
-  /** Resolves with the reason if a worker thread stops on its own. */
+  /** Resolves with the reason if the inbox writer's thread or the engine's process stops on its own. */
   failed: Promise<Error>;
   /** Stops taking deliveries, then stops the engine (running actions get `graceMs`). */
   close(graceMs: number): Promise<void>;
@@ -57,11 +57,11 @@ export function inlineBackend(runtime: EngineRuntime, now: () => number = Date.n
 }
 
 /**
- * The inbox writer in a worker thread, the engine in a child process. Not a second thread: threads
- * of one process share V8's garbage-collection helpers, and an engine busy with a storm's actions
- * made them, and with them the acknowledgements, wait (measured: docs/benchmarks.md). A process of
- * its own has its own helpers and runs all its threads at a lower priority. The engine's news for
- * the inbox writer, and the writer's for the engine, pass through this thread.
+ * The inbox writer in a worker thread, the engine in a child process. Not the engine in a thread:
+ * threads of one process share V8's garbage-collection helpers, and an engine busy with a storm's
+ * actions made them, and with them the acknowledgements, wait (measured: docs/benchmarks.md). A
+ * process of its own has its own helpers and runs all its threads at a lower priority. The engine's
+ * news for the inbox writer, and the writer's for the engine, pass through this thread.
  */
 export function separateBackend(data: RemediatorWorkerData, logger: Logger): RemediatorBackend & { enginePid: number } {
   const { port1: intakePort, port2: newsPort } = new MessageChannel();

@@ -76,7 +76,7 @@ export function createEngineRuntime(deps: EngineRuntimeDeps): EngineRuntime {
   const store = deps.store ?? new RemediationStore(settings.stateFile);
   let inbox: Inbox;
   try {
-    inbox = deps.inbox ?? new Inbox(inboxFileFor(store.file));
+    inbox = deps.inbox ?? new Inbox(inboxFileFor(store.file), { acknowledgeAfter: settings.acknowledgeAfter });
   } catch (error) {
     store.close();
     throw error;

@@ -508,10 +508,12 @@ export class RemediationEngine {
     this.#passRunning = true;
     setImmediate(() => {
       try {
-        do {
+        // Stopped meanwhile: the store may be closed already.
+        while (!this.#stopped) {
           this.#passAgain = false;
           this.#pass();
-        } while (this.#passAgain && !this.#stopped);
+          if (!this.#passAgain) break;
+        }
       } catch (error) {
         this.#logger.error({ err: describeError(error) }, 'remediation worker pass failed');
       } finally {

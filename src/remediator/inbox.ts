@@ -1,13 +1,17 @@
-// The inbox: webhook deliveries, validated and committed to disk (synchronous=FULL) before
-// Alertmanager gets its 200, waiting to be routed. It is a SQLite file of its own beside the state
-// file, with one writer (the intake) and one reader (the engine), so that an acknowledgement waits
-// for its own small disk flush only: not for the engine's transactions, its checkpoints, or the
-// flush of everything the engine wrote. The engine records how far it has routed in the state file,
+// The inbox: webhook deliveries, validated and committed before Alertmanager gets its 200, waiting
+// to be routed. Committed with a disk flush each (synchronous=FULL, `acknowledge_after: flush`), or
+// written to the operating system and flushed in the background within INBOX_FLUSH_INTERVAL_MS
+// (`write`). It is a SQLite file of its own beside the state file, with one writer (the intake) and
+// one reader (the engine), so that an acknowledgement waits for its own small commit only: not for
+// the engine's transactions, its checkpoints, or the flush of everything the engine wrote. The engine records how far it has routed in the state file,
 // together with what routing produced; rows before that point are deleted later by the writer, so
 // deleting is never on the acknowledgement's path and a lost delete costs nothing.
+import { fdatasyncSync, openSync, closeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
-import { WarrenError } from '../errors.ts';
+import { WarrenError, describeError } from '../errors.ts';
+import type { AcknowledgeAfter } from './settings.ts';
 import { StatementCache, inTransaction, openDatabase } from './sqlite.ts';
 
 export interface InboxDelivery {
@@ -19,6 +23,8 @@ export interface InboxDelivery {
 
 /** How long routed rows may linger when no delivery arrives to delete them along with its insert. */
 const FORGET_DELAY_MS = 1_000;
+/** With `acknowledge_after: write`: how long after its acknowledgement a delivery's commit is flushed to disk, at most (plus the flush itself). */
+export const INBOX_FLUSH_INTERVAL_MS = 100;
 
 /** The inbox file for a state file: `remediator.db` -> `remediator.inbox.db`. */
 export function inboxFileFor(stateFile: string): string {
@@ -36,15 +42,25 @@ export class Inbox {
   #forgetBelow = 0;
   #forgotten = 0;
   #forgetTimer: NodeJS.Timeout | undefined;
+  readonly #acknowledgeAfter: AcknowledgeAfter;
+  /** `write`: commits not yet flushed to disk, the pending background flush, and the error of the last one. */
+  #unflushed = false;
+  #flushTimer: NodeJS.Timeout | undefined;
+  #flushError: unknown;
+  #directoryFlushed = false;
 
   /**
    * `checkpoints: false` for the writer when another connection (the engine's) checkpoints: copying
    * the log into the file, and its flush, then never happen on the acknowledgement's path.
+   * `acknowledgeAfter` (default `flush`) is for the writer: see AcknowledgeAfter.
    */
-  constructor(file: string, options: { checkpoints?: boolean } = {}) {
+  constructor(file: string, options: { checkpoints?: boolean; acknowledgeAfter?: AcknowledgeAfter } = {}) {
     this.file = file;
+    this.#acknowledgeAfter = options.acknowledgeAfter ?? 'flush';
+    // NORMAL in WAL mode: a commit is written to the log and flushed only by a checkpoint (or our background flush).
+    const synchronous = this.#acknowledgeAfter === 'flush' || file === ':memory:' ? 'FULL' : 'NORMAL';
     try {
-      this.#db = openDatabase(file, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
+      this.#db = openDatabase(file, `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous};`);
       this.#statements = new StatementCache(this.#db);
       if (options.checkpoints === false) this.#db.exec('PRAGMA wal_autocheckpoint = 0');
       this.#db.exec('CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at TEXT NOT NULL, payload TEXT NOT NULL)');
@@ -54,8 +70,17 @@ export class Inbox {
   }
 
 
-  /** Persists deliveries in one durable transaction (one disk flush for all) and returns their ids. */
+  /**
+   * Persists deliveries in one transaction and returns their ids: flushed to disk (one flush for
+   * all) with `acknowledge_after: flush`, or written, with a flush following in the background.
+   * Throws when the last background flush failed (the caller answers 500, Alertmanager retries).
+   */
   add(payloadJsons: readonly string[], now: string): number[] {
+    if (this.#flushError !== undefined) {
+      const error = this.#flushError;
+      this.#flushError = undefined;
+      throw new WarrenError('STATE_UNAVAILABLE', `the inbox's log could not be flushed to disk: ${describeError(error)}`, { cause: error });
+    }
     const insert = this.#statements.get('INSERT INTO inbox (received_at, payload) VALUES (?, ?)');
     const forgetBelow = this.#forgetBelow;
     const ids = inTransaction(this.#db, () => {
@@ -63,7 +88,43 @@ export class Inbox {
       return payloadJsons.map((json) => Number(insert.run(now, json).lastInsertRowid));
     });
     this.#forgotten = forgetBelow;
+    if (this.#acknowledgeAfter === 'write' && this.file !== ':memory:') this.#flushSoon();
     return ids;
+  }
+
+  /** `write`: flushes the log within INBOX_FLUSH_INTERVAL_MS, on libuv's thread pool (never on the acknowledgement's path). */
+  #flushSoon(): void {
+    this.#unflushed = true;
+    if (this.#flushTimer) return;
+    this.#flushTimer = setTimeout(() => void this.#flushLog(), INBOX_FLUSH_INTERVAL_MS);
+  }
+
+  async #flushLog(): Promise<void> {
+    this.#unflushed = false;
+    try {
+      // The log file is the one SQLite commits to; flushing it makes those commits durable (as a checkpoint would).
+      const log = await open(`${this.file}-wal`, 'r');
+      try {
+        await log.datasync();
+      } finally {
+        await log.close();
+      }
+      if (!this.#directoryFlushed) {
+        // Once: the log's own entry in its directory, for a log created since the file was opened.
+        const directory = await open(dirname(this.file), 'r');
+        try {
+          await directory.datasync();
+        } finally {
+          await directory.close();
+        }
+        this.#directoryFlushed = true;
+      }
+    } catch (error) {
+      this.#flushError = error;
+    } finally {
+      this.#flushTimer = undefined;
+      if (this.#unflushed && this.#db.isOpen) this.#flushSoon();
+    }
   }
 
   /** The oldest delivery with an id of at least `fromId`. */
@@ -116,7 +177,24 @@ export class Inbox {
   close(): void {
     if (this.#forgetTimer) clearTimeout(this.#forgetTimer);
     this.#forgetTimer = undefined;
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    // `write`: what was acknowledged is flushed before the process goes (a flush under way may still finish after).
+    if (this.#unflushed) flushFileSync(`${this.file}-wal`);
+    this.#unflushed = false;
     this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
+  }
+}
+
+function flushFileSync(file: string): void {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Closing goes on: SQLite's own close checkpoints what it can.
   }
 }

@@ -1,5 +1,5 @@
 // The inbox writer's worker thread (see engine-host.ts): parses and validates delivery bodies,
-// commits the valid ones to the inbox file (deliveries of one turn with one disk flush), answers,
+// commits the valid ones to the inbox file (deliveries of one turn in one commit), answers,
 // and tells the engine. It deletes what the engine reports routed along with later inserts. Nothing
 // else runs here, so an acknowledgement waits only for its own parsing and flush, and a slow disk
 // never stalls the HTTP thread (health, metrics and the API keep answering).
@@ -20,7 +20,7 @@ function main(): void {
     const config = loadConfigSource(data.source);
     const settings = remediatorSettings(config.remediation, data.overrides);
     // The engine's connection checkpoints (copies the log into the file): never on this path.
-    inbox = new Inbox(inboxFileFor(settings.stateFile), { checkpoints: false });
+    inbox = new Inbox(inboxFileFor(settings.stateFile), { checkpoints: false, acknowledgeAfter: settings.acknowledgeAfter });
   } catch (error) {
     data.news.close();
     return reportFatal(port, error);

@@ -7,6 +7,12 @@ import type { StrategyName } from './strategies/catalogue.ts';
 
 /** enforce: act; approve: wait for an operator's approval, then act; dry_run: record what would be done. */
 export type RemediationMode = 'enforce' | 'dry_run' | 'approve';
+/**
+ * When a webhook delivery is acknowledged: `flush`, once its commit is flushed to disk (it survives
+ * a power loss); `write`, once its commit is written to the operating system (it survives the
+ * process crashing, and a power loss unless it came within the last INBOX_FLUSH_INTERVAL_MS).
+ */
+export type AcknowledgeAfter = 'flush' | 'write';
 export type AlertStatus = 'firing' | 'resolved';
 export type MatchOperator = '=' | '!=' | '=~' | '!~';
 
@@ -80,6 +86,7 @@ export interface RemediatorSettings {
   /** SQLite database path (absolute), or `:memory:`. */
   stateFile: string;
   maxBodyBytes: number;
+  acknowledgeAfter: AcknowledgeAfter;
   executeTimeoutMs: number;
   verifyTimeoutMs: number;
   verifyIntervalMs: number;

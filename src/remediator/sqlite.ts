@@ -5,10 +5,17 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 
-/** Opens (creating its directory) a database file, or `:memory:`, and applies `pragmas`. */
+/** How long a statement waits for a lock another connection holds before it fails as busy. */
+const BUSY_TIMEOUT_MS = 5_000;
+
+/**
+ * Opens (creating its directory) a database file, or `:memory:`, and applies `pragmas`. The busy
+ * timeout applies from the start: the inbox writer and the engine open the inbox at the same time,
+ * and switching a new file to WAL, or creating its table, needs a lock the other may hold.
+ */
 export function openDatabase(file: string, pragmas: string): DatabaseSync {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const db = new DatabaseSync(file);
+  const db = new DatabaseSync(file, { timeout: BUSY_TIMEOUT_MS });
   db.exec(pragmas);
   return db;
 }

@@ -199,7 +199,7 @@ export class RemediationStore {
       // commit here that a power loss could still undo (known gap: forget only below a position
       // this file has flushed).
       // temp_store MEMORY: the statement journals of routing's savepoints stay off the disk.
-      this.#db = openDatabase(file, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;');
+      this.#db = openDatabase(file, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;');
       this.#statements = new StatementCache(this.#db);
       // The version is read before anything is created: a file this warren does not understand is
       // refused untouched.

@@ -84,6 +84,7 @@ describe('remediation validation reports each problem with its YAML path', () =>
     ['unknown key', '  mod: enforce\n', 'remediation.mod', /unknown key/, 7],
     ['bad mode', '  mode: yolo\n', 'remediation.mode', /dry_run.*approve.*enforce/, 7],
     ['body size out of range', '  max_body_size: 10\n', 'remediation.max_body_size', />=1024/, 7],
+    ['acknowledgement point unknown', '  acknowledge_after: fsync\n', 'remediation.acknowledge_after', /flush.*write/, 7],
     ['negative cooldown', '  cooldown: -1s\n', 'remediation.cooldown', /invalid duration/, 7],
     ['two ways to give the bearer token', '  auth:\n    bearer_token: x\n    bearer_token_env: TOKEN\n', 'remediation.auth.bearer_token_env', /give only one of bearer_token, bearer_token_env/, 9],
     ['empty auth', '  auth: {}\n', 'remediation.auth', /give bearer_token .*basic_auth, or both/, 7],

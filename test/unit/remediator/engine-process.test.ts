@@ -29,7 +29,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function writeConfig(stateFile: string): string {
+function writeConfig(stateFile: string, extra = ''): string {
   const file = join(dir, 'warren.yml');
   writeFileSync(
     file,
@@ -44,7 +44,7 @@ remediation:
   default_rules: false
   rules:
     - { name: everything, matchers: ['alertname=~".+"'], strategies: [{ strategy: notify_only }] }
-`,
+${extra}`,
   );
   return file;
 }
@@ -159,25 +159,25 @@ describe('the engine in a process of its own', () => {
 
   describe('warren remediator, as a process', () => {
     /** Starts the command in a process group of its own; resolves with it and its engine's pid once it listens. */
-    async function startCommand(): Promise<{ pid: number; enginePid: number; exited: Promise<number | null>; log: string[] }> {
-      const file = writeConfig(join(dir, 'state.db'));
+    async function startCommand(extraConfig = ''): Promise<{ pid: number; enginePid: number; url: string; exited: Promise<number | string | null>; log: string[] }> {
+      const file = writeConfig(join(dir, 'state.db'), extraConfig);
       const child = spawn(process.execPath, [join(import.meta.dirname, '../../../bin/warren.js'), 'remediator', '--config', file, '--listen', '127.0.0.1:0'], {
         env: { ...process.env, HOOK_TOKEN: TOKEN },
         stdio: ['ignore', 'ignore', 'pipe'],
         detached: true,
       });
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
       const lines = createInterface({ input: child.stderr! });
       const log: string[] = [];
-      const listening = await new Promise<{ enginePid?: number }>((resolve, reject) => {
+      const listening = await new Promise<{ enginePid?: number; url: string }>((resolve, reject) => {
         lines.on('line', (line) => {
           log.push(line);
-          if (line.includes('"remediator listening"')) resolve(JSON.parse(line) as { enginePid?: number });
+          if (line.includes('"remediator listening"')) resolve(JSON.parse(line) as { enginePid?: number; url: string });
         });
         void exited.then((code) => reject(new Error(`warren remediator exited (${code}) before listening:\n${log.join('\n')}`)));
       });
       expect(listening.enginePid).toBeGreaterThan(0);
-      return { pid: child.pid!, enginePid: listening.enginePid!, exited, log };
+      return { pid: child.pid!, enginePid: listening.enginePid!, url: listening.url, exited, log };
     }
 
     it('stops its engine process when it is killed with SIGKILL', async () => {
@@ -189,10 +189,36 @@ describe('the engine in a process of its own', () => {
       expect(await waitUntil(() => !isRunning(enginePid), 10_000)).toBe(true);
     });
 
+    it('acknowledging after the write, a delivery answered 200 survives the process being killed at once', async () => {
+      const { pid, enginePid, url, exited } = await startCommand('  acknowledge_after: write\n');
+      const answer = await fetch(`${url}/api/v1/alerts`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify(payload([alert({ alertname: 'Survives' })])),
+      });
+      expect(answer.status).toBe(200);
+      process.kill(pid, 'SIGKILL');
+      await exited;
+      expect(await waitUntil(() => !isRunning(enginePid), 10_000)).toBe(true);
+      // In the inbox still, or already routed into the state file: either way the next start has it.
+      const stateFile = join(dir, 'state.db');
+      const inbox = new Inbox(inboxFileFor(stateFile));
+      const store = new RemediationStore(stateFile);
+      try {
+        const inInbox = JSON.parse(inbox.next(0)?.payload ?? '{"alerts":[]}') as { alerts: { labels: { alertname: string } }[] };
+        const routed = store.listActions().map((action) => action.alert.labels.alertname);
+        expect([...inInbox.alerts.map((a) => a.labels.alertname), ...routed]).toContain('Survives');
+      } finally {
+        inbox.close();
+        store.close();
+      }
+    });
+
     it('shuts down in order on Ctrl-C to its process group: the engine process ignores the signal and is closed by its parent', async () => {
       const { pid, enginePid, exited, log } = await startCommand();
       process.kill(-pid, 'SIGINT');
-      expect(await exited).toBe(0);
+      const exit = await exited;
+      expect(exit, log.join('\n')).toBe(0);
       expect(await waitUntil(() => !isRunning(enginePid), 10_000)).toBe(true);
       const entries = log.map((line) => JSON.parse(line) as { level: number; msg: string; signal?: string });
       expect(entries.find((entry) => entry.msg.startsWith('remediator stopping'))?.signal).toBe('SIGINT');

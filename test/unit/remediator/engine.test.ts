@@ -1,6 +1,7 @@
 // The engine's guarantees, each guard on its own: dedup per firing episode, resolve cancels,
 // modes, escalation chain, cooldown, circuit breaker, locks, pause, maintenance, restart safety.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import type { Notifier } from '../../../src/remediator/strategies/strategy.ts';
 import { requiresCredentials, withMode } from '../../../src/remediator/settings.ts';
 import { Inbox } from '../../../src/remediator/inbox.ts';
 import { RemediationStore } from '../../../src/remediator/store.ts';
+import { createLogger, type Logger } from '../../../src/logging.ts';
 import { alert, configWith, deferred, payload, scriptedStrategy, silentLogger, type ScriptedStrategy } from './support.ts';
 
 const RULES = `
@@ -56,7 +58,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function harness(remediationYaml = RULES, options: { file?: string; start?: boolean; primary?: ScriptedStrategy } = {}): Harness {
+function harness(remediationYaml = RULES, options: { file?: string; start?: boolean; primary?: ScriptedStrategy; logger?: Logger } = {}): Harness {
   const config: WarrenConfig = configWith(remediationYaml);
   const store = new RemediationStore(options.file ?? join(dir, 'state.db'));
   const primary = options.primary ?? scriptedStrategy('sync_queue');
@@ -74,7 +76,7 @@ function harness(remediationYaml = RULES, options: { file?: string; start?: bool
     settings: config.remediation,
     config,
     store,
-    logger: silentLogger,
+    logger: options.logger ?? silentLogger,
     clusterAccess: (cluster: ClusterConfig) => ({ management: new ManagementClient(cluster), nodeControl: new NodeControl(cluster) }),
     notifier,
     strategies: { sync_queue: primary, notify_only: fallback },
@@ -93,6 +95,20 @@ function harness(remediationYaml = RULES, options: { file?: string; start?: bool
 
 const unsynced = (queue = 'orders', extra: Parameters<typeof alert>[1] = {}) =>
   alert({ alertname: 'RabbitMQMirrorUnsynchronised', fault: 'mirror_unsynchronised', vhost: '/', queue }, { fingerprint: `f${queue.length}${queue}`.replace(/[^0-9a-f]/g, 'a').slice(0, 16), ...extra });
+
+describe('stopping', () => {
+  it('a worker pass scheduled before stop does not run after it, when the store may be closed already', async () => {
+    const errors: string[] = [];
+    const logger = createLogger('error', new Writable({ write: (chunk, _encoding, done) => done(void errors.push(String(chunk))) }));
+    const h = harness(RULES, { logger });
+    await h.engine.idle();
+    h.engine.setPaused(false, 'test'); // schedules a pass
+    await h.engine.stop(0);
+    h.store.close();
+    for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(errors).toEqual([]);
+  });
+});
 
 describe('intake and deduplication', () => {
   it('creates one action per firing episode, however often it is delivered', async () => {

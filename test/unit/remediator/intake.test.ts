@@ -1,14 +1,18 @@
 // The inbox path: group commit of deliveries, routing that follows (in time slices with durable
 // progress), recovery of what a previous process accepted or half-routed, and state files from
 // before the inbox had a file of its own.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseWebhookPayload, type WebhookPayload } from '../../../src/remediator/alert-payload.ts';
 import { RemediationEngine } from '../../../src/remediator/engine.ts';
-import { Inbox, inboxFileFor } from '../../../src/remediator/inbox.ts';
+import { INBOX_FLUSH_INTERVAL_MS, Inbox, inboxFileFor } from '../../../src/remediator/inbox.ts';
+import { isWarrenError } from '../../../src/errors.ts';
 import { Intake } from '../../../src/remediator/intake.ts';
 import { RemediationStore } from '../../../src/remediator/store.ts';
 import { alert, configWith, payload, silentLogger } from './support.ts';
@@ -222,6 +226,50 @@ describe('Intake (validation and group commit)', () => {
     await intake.accept(body([alert({ alertname: 'Second' })]));
     expect(inbox.countFrom(0)).toBe(1);
     await close();
+  });
+
+  it('acknowledging after the write: the log is flushed in the background, and a failed flush fails the next delivery, not one already answered', async () => {
+    const file = join(dir, 'write.inbox.db');
+    const inbox = new Inbox(file, { acknowledgeAfter: 'write' });
+    try {
+      expect(inbox.add(['{"n":1}'], new Date().toISOString())).toEqual([1]);
+      // The log SQLite committed to disappears before the background flush gets to it: the flush fails.
+      rmSync(`${file}-wal`);
+      await sleep(INBOX_FLUSH_INTERVAL_MS * 10);
+      let failure: unknown;
+      try {
+        inbox.add(['{"n":2}'], new Date().toISOString());
+      } catch (error) {
+        failure = error;
+      }
+      expect(isWarrenError(failure, 'STATE_UNAVAILABLE')).toBe(true);
+      expect(String((failure as Error).message)).toMatch(/the inbox's log could not be flushed to disk: .*ENOENT/);
+      // Reported once: the next delivery is taken (and flushed again in the background).
+      expect(inbox.add(['{"n":3}'], new Date().toISOString())).toEqual([2]);
+    } finally {
+      inbox.close();
+    }
+  });
+
+  it('opening waits for a lock another process holds (the inbox writer and the engine open a new inbox at the same time)', async () => {
+    const file = join(dir, 'contended.inbox.db');
+    // Another process takes the new file's lock and keeps it a moment: switching it to WAL has to wait.
+    const holder = spawn(process.execPath, ['-e', `
+      const { DatabaseSync } = require('node:sqlite');
+      const db = new DatabaseSync(${JSON.stringify(file)});
+      db.exec('BEGIN EXCLUSIVE; CREATE TABLE held (x)');
+      process.stdout.write('locked\\n');
+      setTimeout(() => { db.exec('COMMIT'); db.close(); }, 500);
+    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = once(holder, 'exit');
+    await once(holder.stdout!, 'data');
+    const inbox = new Inbox(file);
+    try {
+      expect(inbox.add(['{}'], new Date().toISOString())).toEqual([1]);
+    } finally {
+      inbox.close();
+      await exited;
+    }
   });
 
   it('moves deliveries an older warren kept in the state file into the inbox, and routes them', async () => {

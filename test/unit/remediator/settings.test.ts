@@ -24,6 +24,7 @@ describe('remediation defaults', () => {
       auth: { bearerToken: undefined, basicAuth: undefined },
       mode: 'dry_run',
       maxBodyBytes: 1_048_576,
+      acknowledgeAfter: 'flush',
       executeTimeoutMs: 120_000,
       verifyTimeoutMs: 300_000,
       verifyIntervalMs: 5_000,
@@ -121,6 +122,7 @@ describe('a full remediation section becomes typed settings', () => {
   mode: enforce
   state_file: state/remediator.db
   max_body_size: 2048
+  acknowledge_after: write
   execute_timeout: 1m
   verify_timeout: 3m
   verify_interval: 2s
@@ -171,6 +173,7 @@ describe('a full remediation section becomes typed settings', () => {
       mode: 'enforce',
       stateFile: '/etc/warren/state/remediator.db',
       maxBodyBytes: 2048,
+      acknowledgeAfter: 'write',
       executeTimeoutMs: 60_000,
       verifyTimeoutMs: 180_000,
       verifyIntervalMs: 2_000,
