@@ -21,7 +21,9 @@
 //
 // Then a storm, on a fresh remediator: the same alert delivered 10,000 times must lead to exactly
 // one action. Results go to docs/benchmarks.md (--no-write to skip) and, with --json, to stdout;
-// --profile DIR writes CPU profiles of the remediators' processes (their engines' too).
+// --profile DIR writes CPU profiles of the remediators' processes (their engines' too). Diagnosis
+// (never written to docs/benchmarks.md): --freeze-engine freezes the measured remediator's engine
+// during its phases; --idle-spinner keeps a SCHED_IDLE busy loop running.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -49,6 +51,10 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     json: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    /** Diagnosis: freeze the measured remediator's engine process during its phases (the acknowledgement path alone). */
+    'freeze-engine': { type: 'boolean', default: false },
+    /** Diagnosis: keep a busy loop running at the lowest scheduling class (SCHED_IDLE) through every phase. */
+    'idle-spinner': { type: 'boolean', default: false },
   },
 });
 
@@ -63,6 +69,8 @@ function nonNegative(name: string, text: string | undefined): number {
   return value;
 }
 const settings = {
+  freezeEngine: args['freeze-engine'] ?? false,
+  idleSpinner: args['idle-spinner'] ?? false,
   rounds: positiveInt('rounds', args.rounds),
   seconds: positiveInt('seconds', args.seconds),
   rate: positiveInt('rate', args.rate),
@@ -617,6 +625,14 @@ async function main(): Promise<void> {
   const poolFor = (server: Server) => new Pool(server.origin, { connections: settings.connections, pipelining: 1, keepAliveTimeout: 60_000 });
 
   progress(`starting the floor (bench/express-floor.ts) and the remediator twice (bin/warren.js remediator, acknowledge_after flush and write); work dir ${workDir}`);
+  if (args['idle-spinner']) {
+    // Runs only when a core would otherwise be idle: what any background work costs the others here.
+    const spinner = spawn('chrt', ['--idle', '0', process.execPath, '-e', 'for (;;);'], { stdio: 'ignore', detached: true });
+    children.add(spinner);
+    spinner.unref(); // the exit handler kills it
+    progress('diagnosis: a SCHED_IDLE busy loop runs through every phase');
+  }
+  if (args['freeze-engine']) progress("diagnosis: each remediator's engine process is frozen while it is measured");
   const floorPort = await freePort();
   const floor = await startServer('floor', process.execPath, [...warrenNodeFlags(), join(REPO, 'bench/express-floor.ts'), `${LOCAL_HOST}:${floorPort}`], {}, floorPort, 'floor');
   const bySide: Record<SideKey, Server> = { floor, flush: await startRemediator('remediator-flush', 'flush'), write: await startRemediator('remediator-write', 'write') };
@@ -632,9 +648,12 @@ async function main(): Promise<void> {
     freezeAllBut(server, 'SIGSTOP');
     // What earlier phases left for the kernel to write back is written now, not during this phase.
     execFileSync('sync');
+    const engines = args['freeze-engine'] && server !== floor ? processTree(server.child.pid!).slice(1) : [];
+    for (const pid of engines) process.kill(pid, 'SIGSTOP');
     try {
       return await openLoop(pools.get(server)!, server, bodies);
     } finally {
+      for (const pid of engines) process.kill(pid, 'SIGCONT');
       freezeAllBut(server, 'SIGCONT');
     }
   };
@@ -754,7 +773,8 @@ async function main(): Promise<void> {
     };
     if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else process.stdout.write(`${summary(result)}\n`);
-    if (!args['no-write']) writeResults(result);
+    if (args['freeze-engine'] || args['idle-spinner']) progress('a diagnosis run: not written to docs/benchmarks.md');
+    else if (!args['no-write']) writeResults(result);
     if (sideKeys.some((key) => sides[key].errors + sides[key].unexpected > 0) || crash || !stormResult.ok) process.exitCode = 1;
   } catch (error) {
     failed = true;
