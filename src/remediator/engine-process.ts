@@ -19,7 +19,7 @@ const ORPHAN_GRACE_MS = 5_000;
 
 function main(): void {
   const port = processPort();
-  lowerThisProcesssPriority();
+  lowerThisProcessPriority();
   // Signals meant for the whole process group (Ctrl-C, a service manager's SIGTERM) are the
   // parent's to handle: it closes the engine in order. Without a parent, the engine stops itself.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
@@ -62,7 +62,7 @@ function start(port: CallPort, data: RemediatorWorkerData): void {
  * later ones start from the main thread's value. Best effort: where it is not allowed, the engine
  * runs at its parent's priority.
  */
-function lowerThisProcesssPriority(): void {
+function lowerThisProcessPriority(): void {
   const target = Math.min(19, getPriority() + ENGINE_NICE_INCREMENT);
   let threads: string[];
   try {

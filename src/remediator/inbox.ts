@@ -23,6 +23,11 @@ export interface InboxDelivery {
 
 /** How long routed rows may linger when no delivery arrives to delete them along with its insert. */
 const FORGET_DELAY_MS = 1_000;
+/**
+ * Routed rows deleted per transaction at most: after the engine caught up with a long backlog, one
+ * acknowledgement must not pay for deleting all of it (a delivery of 50 alerts is ~35 KB of pages).
+ */
+const FORGET_BATCH = 16;
 /** With `acknowledge_after: write`: how long after its acknowledgement a delivery's commit is flushed to disk, at most (plus the flush itself). */
 export const INBOX_FLUSH_INTERVAL_MS = 100;
 
@@ -83,11 +88,13 @@ export class Inbox {
     }
     const insert = this.#statements.get('INSERT INTO inbox (received_at, payload) VALUES (?, ?)');
     const forgetBelow = this.#forgetBelow;
+    let forgotten = this.#forgotten;
     const ids = inTransaction(this.#db, () => {
-      this.#deleteForgotten(forgetBelow);
+      forgotten = this.#deleteForgotten(forgetBelow);
       return payloadJsons.map((json) => Number(insert.run(now, json).lastInsertRowid));
     });
-    this.#forgotten = forgetBelow;
+    this.#forgotten = forgotten;
+    if (forgotten < this.#forgetBelow) this.#forgetLater(FORGET_DELAY_MS);
     if (this.#acknowledgeAfter === 'write' && this.file !== ':memory:') this.#flushSoon();
     return ids;
   }
@@ -144,29 +151,44 @@ export class Inbox {
     return Number((this.#statements.get('SELECT COUNT(*) AS n FROM inbox WHERE id >= ?').get(fromId) as { n: number }).n);
   }
 
-  /** Rows below `id` are routed: they go with the next insert, or after a quiet second. */
+  /**
+   * Rows below `id` are routed: they go with the next inserts, FORGET_BATCH at a time, or after a
+   * quiet second.
+   */
   forgetBelow(id: number): void {
     if (id <= this.#forgetBelow) return;
     this.#forgetBelow = id;
+    this.#forgetLater(FORGET_DELAY_MS);
+  }
+
+  #forgetLater(delayMs: number): void {
     if (this.#forgetTimer) return;
     this.#forgetTimer = setTimeout(() => {
       this.#forgetTimer = undefined;
       if (this.#forgotten >= this.#forgetBelow || !this.#db.isOpen) return;
       const forgetBelow = this.#forgetBelow;
       try {
-        inTransaction(this.#db, () => this.#deleteForgotten(forgetBelow));
-        this.#forgotten = forgetBelow;
+        this.#forgotten = inTransaction(this.#db, () => this.#deleteForgotten(forgetBelow));
       } catch {
         // Harmless: the rows are past the engine's position, and the next insert deletes them.
+        return;
       }
-    }, FORGET_DELAY_MS);
+      // A long backlog goes in batches, each its own transaction, with the writer free in between.
+      if (this.#forgotten < this.#forgetBelow) this.#forgetLater(0);
+    }, delayMs);
     this.#forgetTimer.unref();
   }
 
-  /** Inside a transaction; the caller records `#forgotten` once it has committed. */
-  #deleteForgotten(below: number): void {
-    if (this.#forgotten >= below) return;
-    this.#statements.get('DELETE FROM inbox WHERE id < ?').run(below);
+  /**
+   * Inside a transaction: deletes routed rows below `below`, at most FORGET_BATCH of them, and
+   * returns how far it got; the caller records that as `#forgotten` once it has committed.
+   */
+  #deleteForgotten(below: number): number {
+    if (this.#forgotten >= below) return this.#forgotten;
+    const batchEnd = this.#statements.get(`SELECT id FROM inbox WHERE id < ? ORDER BY id LIMIT 1 OFFSET ${FORGET_BATCH}`).get(below) as { id: number } | undefined;
+    const upTo = batchEnd === undefined ? below : Number(batchEnd.id);
+    this.#statements.get('DELETE FROM inbox WHERE id < ?').run(upTo);
+    return upTo;
   }
 
   /** Copies the log into the file without waiting for (or blocking) the writer. */

@@ -49,7 +49,6 @@ interface WorkerHandle {
   /** "thread" or "process", for messages. */
   kind: string;
   send(message: unknown): void;
-  /** Messages that are not replies (a child process's news) go to `onOther`. */
   on(event: 'message', listener: (message: unknown) => void): void;
   on(event: 'error', listener: (error: Error) => void): void;
   on(event: 'exit', listener: (code: number | null, signal?: NodeJS.Signals | null) => void): void;
@@ -96,6 +95,7 @@ export interface ProcessInit {
   init: unknown;
 }
 
+/** Calls over `worker`; messages that are neither replies nor a fatal report (a child process's news) go to `onOther`. */
 function rpcClient(name: string, worker: WorkerHandle, logger: Logger, onOther?: (message: unknown) => void): WorkerRpc {
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let seq = 0;

@@ -55,6 +55,11 @@ function engineOn(file = join(dir, 'state.db'), routingSliceMs?: number) {
 }
 
 const body = (alerts: ReturnType<typeof alert>[]): string => JSON.stringify(payload(alerts));
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; !condition(); await sleep(50)) if (Date.now() > deadline) return false;
+  return true;
+}
 const parsed = (alerts: ReturnType<typeof alert>[]): WebhookPayload => {
   const result = parseWebhookPayload(payload(alerts));
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
@@ -270,6 +275,21 @@ describe('Intake (validation and group commit)', () => {
       inbox.close();
       await exited;
     }
+  });
+
+  it('deletes a long routed backlog a batch per insert, and the rest once the inbox is quiet', async () => {
+    const { engine, inbox, intake, close } = engineOn();
+    // One turn's deliveries, one commit; then all of them are routed.
+    await Promise.all(Array.from({ length: 40 }, (_, n) => intake.accept(body([alert({ alertname: `Backlog${n}` })]))));
+    await engine.idle();
+    expect(inbox.countFrom(0)).toBe(40);
+    await intake.accept(body([alert({ alertname: 'Next' })]));
+    // One acknowledgement's transaction deleted 16 rows, not the whole backlog.
+    expect(inbox.countFrom(0)).toBe(40 + 1 - 16);
+    await engine.idle();
+    // The rest goes in batches once the inbox has been quiet a second.
+    expect(await waitFor(() => inbox.countFrom(0) === 0, 5_000)).toBe(true);
+    await close();
   });
 
   it('moves deliveries an older warren kept in the state file into the inbox, and routes them', async () => {
