@@ -75,7 +75,9 @@ const ROUTING_SLICE_MS = 20;
 /**
  * Routed deliveries between inbox checkpoints, and how long the inbox must be quiet before one
  * copies in what fewer deliveries left. A checkpoint flushes the inbox's files, and the flush an
- * acknowledgement waits for queues behind it: once per drained delivery was too often.
+ * acknowledgement waits for queues behind it: once per drained delivery was too often. At the same
+ * points the state's log is flushed and only then is the inbox told how far routing got, so it
+ * never forgets a delivery whose routing a power loss could still undo.
  */
 const INBOX_CHECKPOINT_EVERY = 64;
 const INBOX_QUIET_CHECKPOINT_MS = 1000;
@@ -101,6 +103,8 @@ export class RemediationEngine {
   /** Where routing resumes in the inbox; persisted with what routing wrote. */
   #position: InboxPosition;
   #routedSinceCheckpoint = 0;
+  /** Deliveries below this id are routed (committed); the inbox hears of it once that is flushed. */
+  #routedBelow = 0;
   #quietCheckpoint: NodeJS.Timeout | undefined;
   #passAgain = false;
   #housekeeping: NodeJS.Timeout | undefined;
@@ -256,6 +260,8 @@ export class RemediationEngine {
     this.#runEffects(effects);
     if (drained) {
       this.#headDelivery = undefined;
+      // A steady stream drains every slice and is never quiet: it checkpoints by count as well.
+      this.#checkpointInbox(INBOX_CHECKPOINT_EVERY);
       this.#checkpointInboxWhenQuiet();
       this.kick();
       return;
@@ -282,7 +288,7 @@ export class RemediationEngine {
         this.#store.setInboxPosition(next);
         effects.push(() => {
           this.#logger.error({ delivery: delivery.id, receivedAt: delivery.receivedAt, err: describeError(error) }, 'remediation: a webhook delivery in the inbox is unreadable; skipped');
-          this.#deps.onRouted?.(next.id);
+          this.#routedPast(next.id);
         });
         return { position: next, result, failure: error };
       }
@@ -319,10 +325,7 @@ export class RemediationEngine {
     this.#store.setInboxPosition(reached);
     const routed = payload.alerts.slice(from, next);
     effects.push(() => {
-      if (reached.routed === 0) {
-        this.#routedSinceCheckpoint++;
-        this.#deps.onRouted?.(reached.id);
-      }
+      if (reached.routed === 0) this.#routedPast(reached.id);
       if (failure !== undefined) {
         this.#logger.error({ delivery: delivery.id, receivedAt: delivery.receivedAt, fromAlert: from, err: describeError(failure) }, 'remediation: a webhook delivery could not be routed');
         return;
@@ -365,11 +368,28 @@ export class RemediationEngine {
     this.#quietCheckpoint.unref();
   }
 
-  /** Copies the inbox's log into its file after `every` routed deliveries: here, never on the acknowledgement's path. */
+  /** Routing has got past every delivery below `id` (committed, not yet flushed). */
+  #routedPast(id: number): void {
+    this.#routedSinceCheckpoint++;
+    this.#routedBelow = Math.max(this.#routedBelow, id);
+  }
+
+  /**
+   * After `every` routed deliveries: flushes the state's log, then tells the inbox what it may
+   * forget, and copies the inbox's log into its file. Here, never on the acknowledgement's path.
+   */
   #checkpointInbox(every: number): void {
     if (this.#routedSinceCheckpoint < every) return;
     this.#routedSinceCheckpoint = 0;
     clearTimeout(this.#quietCheckpoint);
+    const routedBelow = this.#routedBelow;
+    try {
+      this.#store.syncToDisk();
+      this.#deps.onRouted?.(routedBelow);
+    } catch (error) {
+      // The inbox keeps the deliveries: the next checkpoint tells it again.
+      this.#logger.warn({ err: describeError(error) }, 'remediation: could not flush the state; the inbox keeps routed deliveries for now');
+    }
     try {
       this.#deps.inbox.checkpoint();
     } catch (error) {
@@ -741,9 +761,11 @@ export class RemediationEngine {
       // The alert may have resolved while this was prechecked: then nothing needs changing.
       if (!acted && this.#resolved(action)) return this.#cancelResolved(action, ['running']);
 
-      // Committed before the strategy changes anything, with the notes deferred so far.
+      // Committed before the strategy changes anything, with the notes deferred so far; flushed to
+      // disk when it changes the cluster (a power loss must not bring the action back as pending).
       if (!acted && rule) this.#store.recordAttempt(rule.name, action.targets[0] ?? '', this.#iso());
-      this.#store.flush();
+      if (strategy.changesCluster) this.#store.syncToDisk();
+      else this.#store.flush();
       acted = true;
       try {
         await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.execute(context(signal), plan));

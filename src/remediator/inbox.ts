@@ -6,13 +6,12 @@
 // the engine's transactions, its checkpoints, or the flush of everything the engine wrote. The engine records how far it has routed in the state file,
 // together with what routing produced; rows before that point are deleted later by the writer, so
 // deleting is never on the acknowledgement's path and a lost delete costs nothing.
-import { fdatasyncSync, openSync, closeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { WarrenError, describeError } from '../errors.ts';
 import type { AcknowledgeAfter } from './settings.ts';
-import { StatementCache, inTransaction, openDatabase } from './sqlite.ts';
+import { StatementCache, inTransaction, openDatabase, syncLogToDisk } from './sqlite.ts';
 
 export interface InboxDelivery {
   id: number;
@@ -201,22 +200,15 @@ export class Inbox {
     this.#forgetTimer = undefined;
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     // `write`: what was acknowledged is flushed before the process goes (a flush under way may still finish after).
-    if (this.#unflushed) flushFileSync(`${this.file}-wal`);
+    if (this.#unflushed) {
+      try {
+        syncLogToDisk(this.file);
+      } catch {
+        // Closing goes on: SQLite's own close checkpoints what it can.
+      }
+    }
     this.#unflushed = false;
     this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
-  }
-}
-
-function flushFileSync(file: string): void {
-  try {
-    const fd = openSync(file, 'r');
-    try {
-      fdatasyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Closing goes on: SQLite's own close checkpoints what it can.
   }
 }

@@ -1,7 +1,7 @@
 // What the remediator's two SQLite files (state and inbox) share: prepared statements kept per SQL
 // text, since preparing costs more than running the small statements they use (a 50-alert delivery
 // once spent about half its intake time in prepare), and all-or-nothing transactions.
-import { mkdirSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 
@@ -18,6 +18,33 @@ export function openDatabase(file: string, pragmas: string): DatabaseSync {
   const db = new DatabaseSync(file, { timeout: BUSY_TIMEOUT_MS });
   db.exec(pragmas);
   return db;
+}
+
+/**
+ * Flushes a WAL database's log, and its directory entry, to disk: every transaction committed so far
+ * then survives a power loss (with synchronous=NORMAL a commit is only written, and SQLite flushes
+ * the log at checkpoints). A log that does not exist yet holds nothing to flush.
+ */
+export function syncLogToDisk(databaseFile: string): void {
+  if (databaseFile === ':memory:') return;
+  let log: number;
+  try {
+    log = openSync(`${databaseFile}-wal`, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  try {
+    fdatasyncSync(log);
+  } finally {
+    closeSync(log);
+  }
+  const directory = openSync(dirname(databaseFile), 'r');
+  try {
+    fsyncSync(directory);
+  } finally {
+    closeSync(directory);
+  }
 }
 
 export class StatementCache {

@@ -3,7 +3,7 @@
 // Everything that must survive a restart lives here; the process keeps only locks and counters.
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { WarrenError } from '../errors.ts';
-import { StatementCache, inTransaction, openDatabase } from './sqlite.ts';
+import { StatementCache, inTransaction, openDatabase, syncLogToDisk } from './sqlite.ts';
 import type { RemediationMode } from './settings.ts';
 
 /** Where an action is in its life. Final states never change again. */
@@ -194,10 +194,9 @@ export class RemediationStore {
     this.file = file;
     try {
       // WAL: readers never block the writer. NORMAL survives a process crash, and the engine's many
-      // bookkeeping writes here skip the flush. A delivery answered 200 is in the inbox (inbox.ts),
-      // committed with FULL; but the inbox forgets routed deliveries about a second after a routing
-      // commit here that a power loss could still undo (known gap: forget only below a position
-      // this file has flushed).
+      // bookkeeping writes here skip the flush. What must survive a power loss is flushed on purpose
+      // (syncToDisk): the routing position before the inbox may forget what it covers, and an
+      // action's start before its strategy changes anything.
       // temp_store MEMORY: the statement journals of routing's savepoints stay off the disk.
       this.#db = openDatabase(file, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;');
       this.#statements = new StatementCache(this.#db);
@@ -277,6 +276,16 @@ export class RemediationStore {
   /** Commits the deferred writes now. */
   flush(): void {
     if (this.#deferred.length > 0) this.transaction(() => undefined);
+  }
+
+  /** Commits the deferred writes and flushes the log: everything committed so far survives a power loss. */
+  syncToDisk(): void {
+    this.flush();
+    try {
+      syncLogToDisk(this.file);
+    } catch (error) {
+      throw new WarrenError('STATE_UNAVAILABLE', `cannot flush the remediation state ${this.file} to disk: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   /** Told about a deferred write that failed; it is dropped rather than block every later commit. */

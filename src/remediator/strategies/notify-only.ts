@@ -6,6 +6,7 @@ import { alertTarget } from './targets.ts';
 
 export const notifyOnly: Strategy = {
   name: 'notify_only',
+  changesCluster: false,
 
   targets: (cluster, _params, alert) => [alertTarget(cluster, alert.fingerprint)],
 

@@ -63,6 +63,12 @@ export interface StrategyContext {
 export interface Strategy {
   readonly name: StrategyName;
   /**
+   * Whether `execute` changes the cluster. The action's start is then flushed to disk before it
+   * runs, so that after a power loss it is reported interrupted rather than found pending and run
+   * again; a strategy that only tells people skips that flush.
+   */
+  readonly changesCluster: boolean;
+  /**
    * Lock keys of everything the strategy changes, from the most to the least specific
    * (see targets.ts); the first is the action's primary target for cooldowns and the breaker.
    */

@@ -43,6 +43,7 @@ function apiPath(context: StrategyContext): string {
 
 export const syncQueue: Strategy = {
   name: 'sync_queue',
+  changesCluster: true,
 
   targets: (cluster, params) => [queueTarget(cluster, params.vhost as string, params.queue as string)],
 

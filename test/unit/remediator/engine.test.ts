@@ -457,4 +457,30 @@ describe('restart', () => {
     expect(action?.startedAt).toBeDefined();
     expect(action?.steps.map((step) => `${step.phase} ${step.status}`)).toEqual(['precheck ok', 'plan planned', 'execute planned']);
   });
+
+  it('the start of a strategy that changes the cluster is flushed to disk before it executes; one that only notifies is not', async () => {
+    const h = harness();
+    const flushes: number[] = [];
+    const syncToDisk = h.store.syncToDisk.bind(h.store);
+    h.store.syncToDisk = () => {
+      flushes.push(h.primary.calls.execute + h.fallback.calls.execute);
+      syncToDisk();
+    };
+    let flushesBeforeNotify: number | undefined;
+    const notify = h.fallback.execute.bind(h.fallback);
+    h.fallback.execute = async (context, plan) => {
+      flushesBeforeNotify = flushes.length;
+      return notify(context, plan);
+    };
+    h.primary.executeError = new Error('refused'); // escalates to notify_only
+    h.deliver([unsynced()]);
+    await h.engine.idle();
+    expect(h.primary.calls.execute).toBe(1);
+    expect(h.fallback.calls.execute).toBe(1);
+    // Flushed before sync_queue's execute (no execute yet then), and not again for notify_only's.
+    expect(h.primary.changesCluster).toBe(true);
+    expect(h.fallback.changesCluster).toBe(false);
+    expect(flushes[0]).toBe(0);
+    expect(flushesBeforeNotify).toBe(1);
+  });
 });

@@ -36,7 +36,12 @@ function engineOn(file = join(dir, 'state.db'), routingSliceMs?: number) {
   const config = configWith(SECTION);
   const store = new RemediationStore(file);
   const inbox = new Inbox(inboxFileFor(file));
-  const engine = new RemediationEngine({ settings: config.remediation, config, store, inbox, onRouted: (below) => inbox.forgetBelow(below), logger: silentLogger, clusterAccess: () => { throw new Error('unused'); }, notifier: { configured: false, notify: async () => true }, routingSliceMs });
+  const reported: number[] = [];
+  const onRouted = (below: number) => {
+    reported.push(below);
+    inbox.forgetBelow(below);
+  };
+  const engine = new RemediationEngine({ settings: config.remediation, config, store, inbox, onRouted, logger: silentLogger, clusterAccess: () => { throw new Error('unused'); }, notifier: { configured: false, notify: async () => true }, routingSliceMs });
   engine.setPaused(true, 'test');
   const batches: number[] = [];
   const intake = new Intake(
@@ -51,7 +56,7 @@ function engineOn(file = join(dir, 'state.db'), routingSliceMs?: number) {
     store.close();
     inbox.close();
   };
-  return { engine, store, inbox, batches, intake, close };
+  return { engine, store, inbox, batches, intake, close, reported };
 }
 
 const body = (alerts: ReturnType<typeof alert>[]): string => JSON.stringify(payload(alerts));
@@ -170,6 +175,23 @@ describe('Intake (validation and group commit)', () => {
     await close();
   });
 
+  it('a steady stream, drained delivery by delivery and never quiet, still checkpoints every 64 deliveries', async () => {
+    const { engine, inbox, intake, close, reported } = engineOn();
+    let checkpoints = 0;
+    const checkpoint = inbox.checkpoint.bind(inbox);
+    inbox.checkpoint = () => {
+      checkpoints++;
+      checkpoint();
+    };
+    for (let i = 0; i < 64; i++) {
+      await intake.accept(body([alert({ alertname: 'Steady', queue: `q${i}` })]));
+      await engine.idle();
+    }
+    expect(checkpoints).toBe(1);
+    expect(reported).toEqual([65]);
+    await close();
+  });
+
   it('checkpoints the inbox once it has been quiet, not after each delivery it drained', async () => {
     const { engine, inbox, intake, close } = engineOn();
     let checkpoints = 0;
@@ -223,11 +245,23 @@ describe('Intake (validation and group commit)', () => {
     await close();
   });
 
-  it('deletes routed deliveries from the inbox file along with a later insert', async () => {
-    const { engine, inbox, intake, close } = engineOn();
+  it('deletes routed deliveries from the inbox file along with a later insert, once the state is flushed', async () => {
+    const { engine, store, inbox, intake, close, reported } = engineOn();
+    const order: string[] = [];
+    const syncToDisk = store.syncToDisk.bind(store);
+    store.syncToDisk = () => {
+      order.push(`state flushed (${reported.length} reported)`);
+      syncToDisk();
+    };
     await intake.accept(body([alert({ alertname: 'First' })]));
     await engine.idle();
-    expect(inbox.countFrom(0)).toBe(1); // routed, not yet deleted: deleting is never on the acknowledgement's path
+    // Routed and committed, but the inbox hears of it only once the state's log is flushed: at a
+    // checkpoint, after 64 deliveries or a quiet second.
+    expect(reported).toEqual([]);
+    expect(await waitFor(() => reported.length > 0, 5_000)).toBe(true);
+    expect(reported).toEqual([2]);
+    expect(order).toEqual(['state flushed (0 reported)']);
+    expect(inbox.countFrom(0)).toBe(1); // not deleted yet: deleting is never on its own on the acknowledgement's path
     await intake.accept(body([alert({ alertname: 'Second' })]));
     expect(inbox.countFrom(0)).toBe(1);
     await close();
@@ -278,10 +312,11 @@ describe('Intake (validation and group commit)', () => {
   });
 
   it('deletes a long routed backlog a batch per insert, and the rest once the inbox is quiet', async () => {
-    const { engine, inbox, intake, close } = engineOn();
-    // One turn's deliveries, one commit; then all of them are routed.
+    const { engine, inbox, intake, close, reported } = engineOn();
+    // One turn's deliveries, one commit; then all of them are routed, and reported once flushed.
     await Promise.all(Array.from({ length: 40 }, (_, n) => intake.accept(body([alert({ alertname: `Backlog${n}` })]))));
     await engine.idle();
+    expect(await waitFor(() => reported.includes(41), 5_000)).toBe(true);
     expect(inbox.countFrom(0)).toBe(40);
     await intake.accept(body([alert({ alertname: 'Next' })]));
     // One acknowledgement's transaction deleted 16 rows, not the whole backlog.

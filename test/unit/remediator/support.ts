@@ -74,6 +74,7 @@ export interface ScriptedStrategy extends Strategy {
 export function scriptedStrategy(name: StrategyName): ScriptedStrategy {
   const strategy: ScriptedStrategy = {
     name,
+    changesCluster: name !== 'notify_only',
     calls: { precheck: 0, execute: 0, verify: 0 },
     precheckVerdict: { verdict: 'proceed' },
     verifyResults: [true],
