@@ -1,6 +1,7 @@
 // Which configuration a command uses: --config, then $WARREN_CONFIG, then ./warren.yml, then the
 // built-in defaults that point at the local stack. A ConfigSource is that choice in plain data, so a
-// worker thread (the remediation engine) can load the same configuration the command did.
+// worker (the remediation engine's process, the inbox writer's thread) can load the same
+// configuration the command did.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigFile, localStackConfig } from './load.ts';

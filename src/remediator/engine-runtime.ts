@@ -42,7 +42,7 @@ export interface RemediatorStatus {
   rules: { name: string; origin: 'config' | 'default'; mode: RemediationMode; status: string; matchers: string[]; strategies: string[] }[];
 }
 
-/** What the HTTP side asks of the engine. Everything here is plain data, so it can cross a thread. */
+/** What the HTTP side asks of the engine. Everything here is plain data, so it can cross to the engine's process. */
 export interface EngineCalls {
   approve(id: number, by: string): ApprovalOutcome;
   reject(id: number, by: string): ApprovalOutcome;

@@ -69,7 +69,7 @@ const PASS_SCAN_LIMIT = 1024;
 /**
  * How long one slice of inbox routing (one transaction) may hold the engine's event loop: API calls
  * answered by the engine and running actions wait at most about this behind a burst. The engine has
- * a thread of its own, so the webhook's acknowledgements never wait for it.
+ * a process of its own, so the webhook's acknowledgements never wait for it.
  */
 const ROUTING_SLICE_MS = 20;
 /**
