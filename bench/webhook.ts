@@ -858,7 +858,7 @@ function writeResults(r: Result): void {
     '|---|---|---|---|---|---|---|',
     row('floor: bare express handler, `express.json()`', r.sides.floor),
     row('warren remediator, `acknowledge_after: flush` (the default): 200 after the disk flush', r.sides.flush),
-    row('warren remediator, `acknowledge_after: write`: 200 after the write, flushed within 100 ms', r.sides.write),
+    row('warren remediator, `acknowledge_after: write`: 200 after the write, flushed about every 100 ms', r.sides.write),
     ...(r.diskFlush ? [`| disk flush alone: one body's size appended, fdatasync (servers frozen) | ${ms(r.diskFlush.p50Ms)} | ${ms(r.diskFlush.p99Ms)} | ${ms(r.diskFlush.maxMs)} | | | |`] : []),
     ...REMEDIATOR_SIDES.map(
       (key) =>

@@ -21,14 +21,20 @@ export async function remediatorCommand(config: WarrenConfig, options: { listen?
   // Listening for signals before announcing the port: a Ctrl-C right after it still stops in order.
   const stopping = shutdownSignal();
   try {
-    await app.start();
+    // A Ctrl-C while the engine starts (it may be reporting a long list of interrupted actions) stops it at once.
+    const early = await Promise.race([app.start().then(() => undefined), stopping]);
+    if (early !== undefined) {
+      logger.info({ signal: early }, 'remediator stopping before it listened');
+      return exitCode;
+    }
     const server = await listen(app.handle, { address, port, tls: settings.tls });
     const auth = settings.auth.bearerToken ? 'bearer token' : settings.auth.basicAuth ? 'basic auth' : 'none (dry_run only)';
     logger.info({ url: server.url, mode: settings.mode, auth, stateFile: settings.stateFile, rules: settings.rules.length, config: config.source, enginePid: app.enginePid }, 'remediator listening');
     const stop = await Promise.race([stopping, app.failed]);
     if (stop instanceof Error) {
-      // Without its engine the remediator would accept alerts it never acts on: exit, to be restarted.
-      logger.fatal({ err: describeError(stop) }, 'remediator stopping: its engine failed');
+      // Without its engine or its inbox writer the remediator would accept alerts it never acts on,
+      // or none at all: exit, to be restarted.
+      logger.fatal({ err: describeError(stop) }, 'remediator stopping: its engine or its inbox writer failed');
       exitCode = 1;
     } else {
       logger.info({ signal: stop }, 'remediator stopping; running actions get 10s to finish');

@@ -66,7 +66,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
   let enginePid: number | undefined;
   if (deps.separateEngine) {
     if (deps.store || deps.clusterAccess || deps.strategies || deps.now) {
-      throw new WarrenError('INVALID_ARGUMENT', 'an engine in its own thread builds its own store, clients and strategies; inject them only into an engine in this thread');
+      throw new WarrenError('INVALID_ARGUMENT', 'an engine in its own process builds its own store, clients and strategies; inject them only into an engine in this thread');
     }
     const separate = separateBackend(deps.separateEngine, logger);
     backend = separate;

@@ -63,7 +63,7 @@ export function inlineBackend(runtime: EngineRuntime, now: () => number = Date.n
  * process of its own has its own helpers and runs all its threads at a lower priority. The engine's
  * news for the inbox writer, and the writer's for the engine, pass through this thread.
  */
-export function separateBackend(data: RemediatorWorkerData, logger: Logger): RemediatorBackend & { enginePid: number } {
+export function separateBackend(data: RemediatorWorkerData, logger: Logger): RemediatorBackend & { enginePid: number | undefined } {
   const { port1: intakePort, port2: newsPort } = new MessageChannel();
   const intake = startWorker('inbox', new URL('./intake-worker.ts', import.meta.url), { ...data, news: intakePort }, [intakePort], logger);
   const engineProcess = startProcess(
@@ -88,7 +88,8 @@ export function separateBackend(data: RemediatorWorkerData, logger: Logger): Rem
     failed: Promise.race([intake.failed, engineProcess.failed]),
     async close(graceMs) {
       await intake.close([]);
-      await engineProcess.close([graceMs]);
+      // Running actions get graceMs; closing its clients and files takes moments more.
+      await engineProcess.close([graceMs], graceMs + 10_000);
       newsPort.close();
     },
   };

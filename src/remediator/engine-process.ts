@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { pino } from 'pino';
 import { loadConfigSource } from '../config/source.ts';
-import { createLogger } from '../logging.ts';
+import { createLogger, type Logger } from '../logging.ts';
 import { isEngineNews, type EngineNews, type RemediatorWorkerData } from './engine-host.ts';
 import { createEngineRuntime, type EngineRuntime } from './engine-runtime.ts';
 import { remediatorSettings } from './settings.ts';
@@ -16,30 +16,50 @@ import { processPort, reportFatal, serveCalls, type CallPort, type ProcessInit }
 const ENGINE_NICE_INCREMENT = 10;
 /** How long running actions get when the parent is gone without closing the engine. */
 const ORPHAN_GRACE_MS = 5_000;
+/** How long an engine without a parent may take to stop before it exits regardless. */
+const ORPHAN_EXIT_MS = ORPHAN_GRACE_MS + 10_000;
+
+/** What the process has got to: the parent's channel closing means something different in each. */
+interface EngineState {
+  runtime?: EngineRuntime;
+  logger?: Logger;
+  closing: boolean;
+}
 
 function main(): void {
   const port = processPort();
+  const engine: EngineState = { closing: false };
   lowerThisProcessPriority();
   // Signals meant for the whole process group (Ctrl-C, a service manager's SIGTERM) are the
   // parent's to handle: it closes the engine in order. Without a parent, the engine stops itself.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
-  process.once('message', (message: ProcessInit) => start(port, message.init as RemediatorWorkerData));
+  process.once('disconnect', () => orphaned(engine));
+  // Gone before this module ran: 'disconnect' has been and gone.
+  if (!process.connected) return orphaned(engine);
+  process.once('message', (message: ProcessInit) => start(port, message.init as RemediatorWorkerData, engine));
 }
 
-function start(port: CallPort, data: RemediatorWorkerData): void {
+/** The parent died (kill -9, a crash) or closed the channel: stop acting, and exit in any case. */
+function orphaned(engine: EngineState): void {
+  setTimeout(() => process.exit(0), ORPHAN_EXIT_MS).unref();
+  if (engine.closing || !engine.runtime) {
+    // Closing already (the timer above ends a close that hangs), or nothing started: nothing to stop.
+    if (!engine.runtime) process.exit(0);
+    return;
+  }
+  engine.closing = true;
+  engine.logger?.warn('the remediator process is gone: the engine stops; actions still running after 5 s are aborted and recorded interrupted');
+  void engine.runtime.close(ORPHAN_GRACE_MS).finally(() => process.exit(0));
+}
+
+function start(port: CallPort, data: RemediatorWorkerData, engine: EngineState): void {
   let runtime: EngineRuntime;
-  let closed = false;
   try {
     const config = loadConfigSource(data.source);
     const settings = remediatorSettings(config.remediation, data.overrides);
     const logger = createLogger(config.logLevel, pino.destination({ dest: 2, sync: true }));
     runtime = createEngineRuntime({ config, settings, logger, onRouted: (belowId) => port.postMessage({ news: { forgetBelow: belowId } } satisfies EngineNews) });
-    // The parent died (kill -9, a crash) or closed the channel without closing the engine: stop acting.
-    process.once('disconnect', () => {
-      if (closed) return;
-      logger.warn('the remediator process is gone: the engine stops; actions still running are reported interrupted at the next start');
-      void runtime.close(ORPHAN_GRACE_MS).finally(() => process.exit(0));
-    });
+    Object.assign(engine, { runtime, logger });
   } catch (error) {
     return reportFatal(port, error);
   }
@@ -47,7 +67,7 @@ function start(port: CallPort, data: RemediatorWorkerData): void {
     if (isEngineNews(message) && 'delivered' in message.news) runtime.engine.inboxChanged();
   });
   serveCalls(port, runtime.calls as unknown as Record<string, (...args: unknown[]) => unknown>, async (graceMs) => {
-    closed = true;
+    engine.closing = true;
     await runtime.close(graceMs as number);
     // Ends the process even if a client left a handle open; after the reply is sent (port.close).
     setTimeout(() => process.exit(0), 2_000).unref();
@@ -70,11 +90,13 @@ function lowerThisProcessPriority(): void {
   } catch {
     threads = []; // not Linux: the main thread only
   }
-  try {
-    if (threads.length === 0) setPriority(target);
-    for (const thread of threads) setPriority(Number(thread), target);
-  } catch {
-    // Not permitted here (some sandboxes): nothing to lower.
+  if (threads.length === 0) threads = ['0']; // 0: this thread
+  for (const thread of threads) {
+    try {
+      setPriority(Number(thread), target);
+    } catch {
+      // Not permitted here (some sandboxes), or the thread has ended: the others still go lower.
+    }
   }
 }
 

@@ -295,7 +295,8 @@ export class RemediationEngine {
       this.#headDelivery = { id: delivery.id, payload: parsed };
     }
     const { payload } = this.#headDelivery;
-    const from = delivery.id === position.id ? position.routed : 0;
+    const samePart = delivery.id === position.id && (position.receivedAt === undefined || position.receivedAt === delivery.receivedAt);
+    const from = samePart ? position.routed : 0;
     const now = this.#iso();
     const afterCommit: (() => void)[] = [];
     let next = from;
@@ -321,7 +322,7 @@ export class RemediationEngine {
       afterCommit.length = 0;
     }
     // Routed together with recording the progress: a crash redoes both or neither.
-    const reached = next >= payload.alerts.length ? { id: delivery.id + 1, routed: 0 } : { id: delivery.id, routed: next };
+    const reached: InboxPosition = next >= payload.alerts.length ? { id: delivery.id + 1, routed: 0 } : { id: delivery.id, routed: next, receivedAt: delivery.receivedAt };
     this.#store.setInboxPosition(reached);
     const routed = payload.alerts.slice(from, next);
     effects.push(() => {
@@ -384,11 +385,16 @@ export class RemediationEngine {
     clearTimeout(this.#quietCheckpoint);
     const routedBelow = this.#routedBelow;
     try {
+      // Acknowledged after the write, what was routed may not be on disk in the inbox yet: it goes
+      // first, so that the state never records routing past deliveries a power loss could undo.
+      if (this.#settings.acknowledgeAfter === 'write') this.#deps.inbox.syncToDisk();
       this.#store.syncToDisk();
       this.#deps.onRouted?.(routedBelow);
     } catch (error) {
-      // The inbox keeps the deliveries: the next checkpoint tells it again.
+      // The inbox keeps the deliveries; a checkpoint once quiet tries again.
       this.#logger.warn({ err: describeError(error) }, 'remediation: could not flush the state; the inbox keeps routed deliveries for now');
+      this.#routedSinceCheckpoint = Math.max(this.#routedSinceCheckpoint, 1);
+      this.#checkpointInboxWhenQuiet();
     }
     try {
       this.#deps.inbox.checkpoint();

@@ -50,17 +50,19 @@ export class Inbox {
   /** `write`: commits not yet flushed to disk, the pending background flush, and the error of the last one. */
   #unflushed = false;
   #flushTimer: NodeJS.Timeout | undefined;
-  #flushError: unknown;
+  #flushError: WarrenError | undefined;
   #directoryFlushed = false;
+  readonly #onFlushError: ((error: WarrenError) => void) | undefined;
 
   /**
    * `checkpoints: false` for the writer when another connection (the engine's) checkpoints: copying
    * the log into the file, and its flush, then never happen on the acknowledgement's path.
    * `acknowledgeAfter` (default `flush`) is for the writer: see AcknowledgeAfter.
    */
-  constructor(file: string, options: { checkpoints?: boolean; acknowledgeAfter?: AcknowledgeAfter } = {}) {
+  constructor(file: string, options: { checkpoints?: boolean; acknowledgeAfter?: AcknowledgeAfter; onFlushError?: (error: WarrenError) => void } = {}) {
     this.file = file;
     this.#acknowledgeAfter = options.acknowledgeAfter ?? 'flush';
+    this.#onFlushError = options.onFlushError;
     // NORMAL in WAL mode: a commit is written to the log and flushed only by a checkpoint (or our background flush).
     const synchronous = this.#acknowledgeAfter === 'flush' || file === ':memory:' ? 'FULL' : 'NORMAL';
     try {
@@ -83,7 +85,7 @@ export class Inbox {
     if (this.#flushError !== undefined) {
       const error = this.#flushError;
       this.#flushError = undefined;
-      throw new WarrenError('STATE_UNAVAILABLE', `the inbox's log could not be flushed to disk: ${describeError(error)}`, { cause: error });
+      throw error;
     }
     const insert = this.#statements.get('INSERT INTO inbox (received_at, payload) VALUES (?, ?)');
     const forgetBelow = this.#forgetBelow;
@@ -126,7 +128,10 @@ export class Inbox {
         this.#directoryFlushed = true;
       }
     } catch (error) {
-      this.#flushError = error;
+      // After a failed flush the kernel may have dropped what it could not write, and a later flush
+      // can succeed without it: deliveries acknowledged since the last good flush may be lost.
+      this.#flushError = new WarrenError('STATE_UNAVAILABLE', `the inbox's log could not be flushed to disk: ${describeError(error)}`, { cause: error });
+      this.#onFlushError?.(this.#flushError);
     } finally {
       this.#flushTimer = undefined;
       if (this.#unflushed && this.#db.isOpen) this.#flushSoon();
@@ -188,6 +193,11 @@ export class Inbox {
     const upTo = batchEnd === undefined ? below : Number(batchEnd.id);
     this.#statements.get('DELETE FROM inbox WHERE id < ?').run(upTo);
     return upTo;
+  }
+
+  /** Flushes the log to disk now: every delivery committed so far survives a power loss. */
+  syncToDisk(): void {
+    syncLogToDisk(this.file);
   }
 
   /** Copies the log into the file without waiting for (or blocking) the writer. */

@@ -20,7 +20,12 @@ function main(): void {
     const config = loadConfigSource(data.source);
     const settings = remediatorSettings(config.remediation, data.overrides);
     // The engine's connection checkpoints (copies the log into the file): never on this path.
-    inbox = new Inbox(inboxFileFor(settings.stateFile), { checkpoints: false, acknowledgeAfter: settings.acknowledgeAfter });
+    inbox = new Inbox(inboxFileFor(settings.stateFile), {
+      checkpoints: false,
+      acknowledgeAfter: settings.acknowledgeAfter,
+      // Nothing can be promised after a failed flush: the remediator stops (fatal), to be restarted.
+      onFlushError: (error) => reportFatal(port, error),
+    });
   } catch (error) {
     data.news.close();
     return reportFatal(port, error);

@@ -10,7 +10,8 @@ export type RemediationMode = 'enforce' | 'dry_run' | 'approve';
 /**
  * When a webhook delivery is acknowledged: `flush`, once its commit is flushed to disk (it survives
  * a power loss); `write`, once its commit is written to the operating system (it survives the
- * process crashing, and a power loss unless it came within the last INBOX_FLUSH_INTERVAL_MS).
+ * process crashing, and a power loss unless it came within the last INBOX_FLUSH_INTERVAL_MS and
+ * the flush then under way).
  */
 export type AcknowledgeAfter = 'flush' | 'write';
 export type AlertStatus = 'firing' | 'resolved';

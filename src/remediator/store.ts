@@ -107,6 +107,12 @@ export interface ActionFilter {
 export interface InboxPosition {
   id: number;
   routed: number;
+  /**
+   * With `routed` > 0: when the delivery half routed was received. A power loss with
+   * `acknowledge_after: write` can undo the inbox's last rows and give their ids to new deliveries;
+   * a new delivery with the same id is then routed from its first alert.
+   */
+  receivedAt?: string | undefined;
 }
 
 export interface BreakerRecord {

@@ -38,8 +38,8 @@ function deserialiseError(error: SerialisedError): Error {
 
 export interface WorkerRpc {
   call(method: string, args: unknown[]): Promise<unknown>;
-  /** Calls the worker's `close` with `args`, then waits for it to end. */
-  close(args: unknown[]): Promise<void>;
+  /** Calls the worker's `close` with `args`, then waits for it to end; ends it after `closeLimitMs` (default 5 s) if it has not. */
+  close(args: unknown[], closeLimitMs?: number): Promise<void>;
   /** Resolves with the reason if the worker stops on its own (it crashed or could not start). */
   readonly failed: Promise<Error>;
 }
@@ -63,7 +63,8 @@ export function startWorker(name: string, entry: URL, workerData: unknown, trans
 }
 
 export interface ProcessRpc extends WorkerRpc {
-  readonly pid: number;
+  /** Undefined when the process could not be started (`failed` then says why). */
+  readonly pid: number | undefined;
   /** A message that is not a call (the child's `process.on('message')` sees it). */
   send(message: unknown): void;
 }
@@ -75,19 +76,34 @@ export interface ProcessRpc extends WorkerRpc {
  */
 export function startProcess(name: string, entry: URL, init: unknown, options: { execArgv: string[]; onOther: (message: unknown) => void }, logger: Logger): ProcessRpc {
   const child = fork(fileURLToPath(entry), [], { execArgv: options.execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // 'exit' can come before the child's last messages (a fatal report, the answer to close) are read
+  // from the channel: an exit counts once the channel is closed too (or a second later).
+  type ExitListener = (code: number | null, signal?: NodeJS.Signals | null) => void;
+  const afterChannel = (listener: ExitListener) => (code: number | null, signal: NodeJS.Signals | null) => {
+    if (!child.connected) return listener(code, signal);
+    const timer = setTimeout(() => listener(code, signal), 1_000);
+    child.once('disconnect', () => {
+      clearTimeout(timer);
+      listener(code, signal);
+    });
+  };
   const handle: WorkerHandle = {
     kind: 'process',
     send(message) {
       // Sending after the child is gone fails on its own through 'exit'; an IPC error here must not throw into the caller.
       if (child.connected) child.send(message as Serializable, (error) => error && logger.debug({ err: describeError(error), process: name }, 'message to a stopping child process not sent'));
     },
-    on: child.on.bind(child) as WorkerHandle['on'],
-    once: child.once.bind(child),
+    on: ((event: string, listener: (...args: unknown[]) => void) => {
+      if (event === 'exit') child.on('exit', afterChannel(listener as ExitListener));
+      else child.on(event, listener);
+    }) as WorkerHandle['on'],
+    once: (_event, listener) => void child.once('exit', afterChannel(listener)),
     kill: () => void child.kill('SIGKILL'),
   };
+  // Listening before anything can fail: a fork that fails reports it as an 'error' event, which fails the calls.
+  const rpc = rpcClient(name, handle, logger, options.onOther);
   handle.send({ init } satisfies ProcessInit);
-  if (child.pid === undefined) throw new WarrenError('ENGINE_UNAVAILABLE', `the remediator's ${name} process could not be started`);
-  return { ...rpcClient(name, handle, logger, options.onOther), pid: child.pid, send: handle.send };
+  return { ...rpc, pid: child.pid, send: handle.send };
 }
 
 /** The first message a child process gets: what its worker data would be. */
@@ -140,14 +156,15 @@ function rpcClient(name: string, worker: WorkerHandle, logger: Logger, onOther?:
   return {
     call,
     failed,
-    async close(args) {
+    async close(args, closeLimitMs = 5_000) {
       if (closing) return;
       closing = true;
-      if (failure) return;
+      // A worker that reported a failure may still be running (it stopped answering): it is ended.
+      if (failure) return worker.kill();
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      // The worker ends once it has answered; kill() is only for one that hangs, answering or not.
+      const timer = setTimeout(() => worker.kill(), closeLimitMs);
       await call(CLOSE, args).catch((error: unknown) => logger.error({ err: describeError(error), [worker.kind]: name }, `the remediator's ${name} ${worker.kind} did not close cleanly`));
-      // The worker ends once it has answered; kill() is only for one that hangs.
-      const timer = setTimeout(() => worker.kill(), 5_000);
       await exited;
       clearTimeout(timer);
     },

@@ -17,12 +17,12 @@ import { Inbox, inboxFileFor } from '../../../src/remediator/inbox.ts';
 import { RemediationStore } from '../../../src/remediator/store.ts';
 import { alert, payload, silentLogger } from './support.ts';
 
-const TOKEN = 'thread-test-token';
+const TOKEN = 'engine-process-test-token';
 let dir: string;
 const apps: RemediatorApp[] = [];
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'warren-engine-thread-'));
+  dir = mkdtempSync(join(tmpdir(), 'warren-engine-process-'));
 });
 afterEach(async () => {
   for (const app of apps.splice(0)) await app.close(0);
@@ -189,7 +189,7 @@ describe('the engine in a process of its own', () => {
       expect(await waitUntil(() => !isRunning(enginePid), 10_000)).toBe(true);
     });
 
-    it('acknowledging after the write, a delivery answered 200 survives the process being killed at once', async () => {
+    it('acknowledging after the write, a delivery is committed before its 200: it survives the process being killed at once', async () => {
       const { pid, enginePid, url, exited } = await startCommand('  acknowledge_after: write\n');
       const answer = await fetch(`${url}/api/v1/alerts`, {
         method: 'POST',
@@ -212,6 +212,20 @@ describe('the engine in a process of its own', () => {
         inbox.close();
         store.close();
       }
+    });
+
+    it('acknowledging after the write, a failed background flush stops the remediator (fatal, exit 1) rather than acknowledge what may not be on disk', async () => {
+      const { enginePid, url, exited, log } = await startCommand('  acknowledge_after: write\n');
+      const post = () =>
+        fetch(`${url}/api/v1/alerts`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(payload([alert({ alertname: 'Flushed' })])) });
+      expect((await post()).status).toBe(200);
+      // The inbox's log vanishes under SQLite: the background flush that follows the next commit cannot open it.
+      rmSync(join(dir, 'state.inbox.db-wal'));
+      await post().catch(() => undefined); // answered 200 or 500, or cut off as the process stops
+      expect(await exited).toBe(1);
+      expect(await waitUntil(() => !isRunning(enginePid), 10_000)).toBe(true);
+      const fatal = log.map((line) => JSON.parse(line) as { level: number; err?: string }).filter((entry) => entry.level === 60);
+      expect(fatal.some((entry) => /the inbox's log could not be flushed to disk: .*ENOENT/.test(entry.err ?? ''))).toBe(true);
     });
 
     it('shuts down in order on Ctrl-C to its process group: the engine process ignores the signal and is closed by its parent', async () => {

@@ -187,8 +187,9 @@ describe('Intake (validation and group commit)', () => {
       await intake.accept(body([alert({ alertname: 'Steady', queue: `q${i}` })]));
       await engine.idle();
     }
-    expect(checkpoints).toBe(1);
-    expect(reported).toEqual([65]);
+    // By count, without a quiet second (only a delivery held up for a second here could add one).
+    expect(checkpoints).toBeGreaterThanOrEqual(1);
+    expect(reported.at(-1)).toBe(65);
     await close();
   });
 
@@ -216,11 +217,26 @@ describe('Intake (validation and group commit)', () => {
     const { engine, store, inbox, close } = engineOn(file);
     const alerts = [0, 1, 2, 3, 4].map((i) => alert({ alertname: `Part${i}` }));
     const [id] = inbox.add([JSON.stringify(parsed(alerts))], new Date().toISOString());
-    store.setInboxPosition({ id: id as number, routed: 2 }); // its first two alerts were routed (and committed) before the crash
+    const [row] = [inbox.next(0)];
+    // Its first two alerts were routed (and committed) before the crash.
+    store.setInboxPosition({ id: id as number, routed: 2, receivedAt: row?.receivedAt });
     engine.start();
     await engine.idle();
     expect(store.listActions().map((a) => a.alert.labels.alertname).sort()).toEqual(['Part2', 'Part3', 'Part4']);
     expect(engine.inboxSize).toBe(0);
+    await close();
+  });
+
+  it('a delivery that took the id of one routed in part (its row lost to a power loss) is routed from its first alert', async () => {
+    const file = join(dir, 'reused.db');
+    const { engine, store, inbox, close } = engineOn(file);
+    const alerts = [0, 1, 2].map((i) => alert({ alertname: `New${i}` }));
+    const [id] = inbox.add([JSON.stringify(parsed(alerts))], '2026-11-22T10:00:00.000Z');
+    // The state says a delivery with this id, received at another time, was routed in part.
+    store.setInboxPosition({ id: id as number, routed: 2, receivedAt: '2026-11-22T09:59:59.900Z' });
+    engine.start();
+    await engine.idle();
+    expect(store.listActions().map((a) => a.alert.labels.alertname).sort()).toEqual(['New0', 'New1', 'New2']);
     await close();
   });
 
