@@ -212,7 +212,7 @@ export class Inbox {
     // `write`: what was acknowledged is flushed before the process goes (a flush under way may still finish after).
     if (this.#unflushed) {
       try {
-        syncLogToDisk(this.file);
+        this.syncToDisk();
       } catch {
         // Closing goes on: SQLite's own close checkpoints what it can.
       }

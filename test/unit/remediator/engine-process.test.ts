@@ -15,7 +15,7 @@ import { isWarrenError } from '../../../src/errors.ts';
 import { createRemediatorApp, type RemediatorApp } from '../../../src/remediator/app.ts';
 import { Inbox, inboxFileFor } from '../../../src/remediator/inbox.ts';
 import { RemediationStore } from '../../../src/remediator/store.ts';
-import { alert, payload, silentLogger } from './support.ts';
+import { alert, payload, silentLogger, waitFor } from './support.ts';
 
 const TOKEN = 'engine-process-test-token';
 let dir: string;
@@ -72,15 +72,6 @@ function isRunning(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return true;
 }
 
 describe('the engine in a process of its own', () => {
@@ -186,7 +177,7 @@ describe('the engine in a process of its own', () => {
       process.kill(pid, 'SIGKILL');
       await exited;
       // No parent left to close it: the engine process notices its channel closed and ends by itself.
-      expect(await waitUntil(() => !isRunning(enginePid), 10_000)).toBe(true);
+      expect(await waitFor(() => !isRunning(enginePid), 10_000)).toBe(true);
     });
 
     it('acknowledging after the write, a delivery is committed before its 200: it survives the process being killed at once', async () => {
@@ -199,7 +190,7 @@ describe('the engine in a process of its own', () => {
       expect(answer.status).toBe(200);
       process.kill(pid, 'SIGKILL');
       await exited;
-      expect(await waitUntil(() => !isRunning(enginePid), 10_000)).toBe(true);
+      expect(await waitFor(() => !isRunning(enginePid), 10_000)).toBe(true);
       // In the inbox still, or already routed into the state file: either way the next start has it.
       const stateFile = join(dir, 'state.db');
       const inbox = new Inbox(inboxFileFor(stateFile));
@@ -223,7 +214,7 @@ describe('the engine in a process of its own', () => {
       rmSync(join(dir, 'state.inbox.db-wal'));
       await post().catch(() => undefined); // answered 200 or 500, or cut off as the process stops
       expect(await exited).toBe(1);
-      expect(await waitUntil(() => !isRunning(enginePid), 10_000)).toBe(true);
+      expect(await waitFor(() => !isRunning(enginePid), 10_000)).toBe(true);
       const fatal = log.map((line) => JSON.parse(line) as { level: number; err?: string }).filter((entry) => entry.level === 60);
       expect(fatal.some((entry) => /the inbox's log could not be flushed to disk: .*ENOENT/.test(entry.err ?? ''))).toBe(true);
     });
@@ -233,7 +224,7 @@ describe('the engine in a process of its own', () => {
       process.kill(-pid, 'SIGINT');
       const exit = await exited;
       expect(exit, log.join('\n')).toBe(0);
-      expect(await waitUntil(() => !isRunning(enginePid), 10_000)).toBe(true);
+      expect(await waitFor(() => !isRunning(enginePid), 10_000)).toBe(true);
       const entries = log.map((line) => JSON.parse(line) as { level: number; msg: string; signal?: string });
       expect(entries.find((entry) => entry.msg.startsWith('remediator stopping'))?.signal).toBe('SIGINT');
       // Nothing died on the way: no engine process that "stopped working", no error.

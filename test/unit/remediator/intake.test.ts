@@ -15,7 +15,7 @@ import { INBOX_FLUSH_INTERVAL_MS, Inbox, inboxFileFor } from '../../../src/remed
 import { isWarrenError } from '../../../src/errors.ts';
 import { Intake } from '../../../src/remediator/intake.ts';
 import { RemediationStore } from '../../../src/remediator/store.ts';
-import { alert, configWith, payload, silentLogger } from './support.ts';
+import { alert, configWith, payload, silentLogger, waitFor } from './support.ts';
 
 const SECTION = `
   default_rules: false
@@ -61,9 +61,15 @@ function engineOn(file = join(dir, 'state.db'), routingSliceMs?: number) {
 
 const body = (alerts: ReturnType<typeof alert>[]): string => JSON.stringify(payload(alerts));
 
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  for (const deadline = Date.now() + timeoutMs; !condition(); await sleep(50)) if (Date.now() > deadline) return false;
-  return true;
+/** Counts the inbox's checkpoints from now on. */
+function countCheckpoints(inbox: Inbox): { count: number } {
+  const counter = { count: 0 };
+  const checkpoint = inbox.checkpoint.bind(inbox);
+  inbox.checkpoint = () => {
+    counter.count++;
+    checkpoint();
+  };
+  return counter;
 }
 const parsed = (alerts: ReturnType<typeof alert>[]): WebhookPayload => {
   const result = parseWebhookPayload(payload(alerts));
@@ -177,38 +183,28 @@ describe('Intake (validation and group commit)', () => {
 
   it('a steady stream, drained delivery by delivery and never quiet, still checkpoints every 64 deliveries', async () => {
     const { engine, inbox, intake, close, reported } = engineOn();
-    let checkpoints = 0;
-    const checkpoint = inbox.checkpoint.bind(inbox);
-    inbox.checkpoint = () => {
-      checkpoints++;
-      checkpoint();
-    };
+    const checkpoints = countCheckpoints(inbox);
     for (let i = 0; i < 64; i++) {
       await intake.accept(body([alert({ alertname: 'Steady', queue: `q${i}` })]));
       await engine.idle();
     }
     // By count, without a quiet second (only a delivery held up for a second here could add one).
-    expect(checkpoints).toBeGreaterThanOrEqual(1);
+    expect(checkpoints.count).toBeGreaterThanOrEqual(1);
     expect(reported.at(-1)).toBe(65);
     await close();
   });
 
   it('checkpoints the inbox once it has been quiet, not after each delivery it drained', async () => {
     const { engine, inbox, intake, close } = engineOn();
-    let checkpoints = 0;
-    const checkpoint = inbox.checkpoint.bind(inbox);
-    inbox.checkpoint = () => {
-      checkpoints++;
-      checkpoint();
-    };
+    const checkpoints = countCheckpoints(inbox);
     for (let i = 0; i < 5; i++) {
       await intake.accept(body([alert({ alertname: 'OneByOne', queue: `q${i}` })]));
       await engine.idle();
     }
-    expect(checkpoints).toBe(0);
+    expect(checkpoints.count).toBe(0);
     // A checkpoint flushes the inbox's files, which the next acknowledgement's flush would queue behind.
     await new Promise((resolve) => setTimeout(resolve, 1300));
-    expect(checkpoints).toBe(1);
+    expect(checkpoints.count).toBe(1);
     await close();
   });
 

@@ -11,6 +11,12 @@ import type { RemediatorApp } from '../../../src/remediator/app.ts';
 
 export const silentLogger = createLogger('fatal');
 
+/** Polls `condition` every 50 ms; false if it is still not true after `timeoutMs`. */
+export async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; !condition(); await new Promise((resolve) => setTimeout(resolve, 50))) if (Date.now() > deadline) return false;
+  return true;
+}
+
 /** A config with one cluster and the given `remediation` section (YAML text, indented two spaces). */
 export function configWith(remediationYaml: string, env: NodeJS.ProcessEnv = {}): WarrenConfig {
   const text = `
