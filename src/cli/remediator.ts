@@ -1,6 +1,6 @@
 // `warren remediator`: serves the Alertmanager webhook and the remediation API until SIGINT/SIGTERM.
-// The engine (routing, state, strategies) runs in a child process of its own and the inbox writer
-// in a worker thread; this thread reads and acknowledges deliveries and serves the API.
+// The engine (routing, state, strategies) runs in a child process of its own; this process reads,
+// validates, commits and acknowledges deliveries and serves the API.
 import { parseListenAddress } from '../config/load.ts';
 import type { ConfigSource } from '../config/source.ts';
 import type { WarrenConfig } from '../config/types.ts';
@@ -32,9 +32,9 @@ export async function remediatorCommand(config: WarrenConfig, options: { listen?
     logger.info({ url: server.url, mode: settings.mode, auth, stateFile: settings.stateFile, rules: settings.rules.length, config: config.source, enginePid: app.enginePid }, 'remediator listening');
     const stop = await Promise.race([stopping, app.failed]);
     if (stop instanceof Error) {
-      // Without its engine or its inbox writer the remediator would accept alerts it never acts on,
+      // Without its engine or its inbox the remediator would accept alerts it never acts on,
       // or none at all: exit, to be restarted.
-      logger.fatal({ err: describeError(stop) }, 'remediator stopping: its engine or its inbox writer failed');
+      logger.fatal({ err: describeError(stop) }, 'remediator stopping: its engine or its inbox failed');
       exitCode = 1;
     } else {
       logger.info({ signal: stop }, 'remediator stopping; running actions get 10s to finish');

@@ -25,9 +25,9 @@ export interface RemediatorDeps {
   /** Defaults to `config.remediation`. */
   settings?: RemediatorSettings;
   /**
-   * Run the inbox writer in a worker thread and the engine in a child process, both loading the
-   * configuration from this source, with these overrides (`warren remediator`). Without it both run
-   * in this thread, and the dependencies below can be injected (tests).
+   * Run the engine in a child process, which loads the configuration from this source, with these
+   * overrides (`warren remediator`); the inbox is written in this thread either way. Without it the
+   * engine runs in this thread too, and the dependencies below can be injected (tests).
    */
   separateEngine?: RemediatorWorkerData;
   /** Defaults to a store on `settings.stateFile`. */
@@ -40,7 +40,7 @@ export interface RemediatorDeps {
 export interface RemediatorApp {
   handle: (request: IncomingMessage, response: ServerResponse) => void;
   engine: EngineClient;
-  /** Resolves with the reason if the inbox thread or the engine process stops on its own: the process should exit and be restarted. */
+  /** Resolves with the reason if the inbox cannot be flushed or the engine process stops on its own: the process should exit and be restarted. */
   failed: Promise<Error>;
   /** The engine and its store, when they run in this thread (no `separateEngine`). */
   local: { engine: RemediationEngine; store: RemediationStore } | undefined;
@@ -68,7 +68,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
     if (deps.store || deps.clusterAccess || deps.strategies || deps.now) {
       throw new WarrenError('INVALID_ARGUMENT', 'an engine in its own process builds its own store, clients and strategies; inject them only into an engine in this thread');
     }
-    const separate = separateBackend(deps.separateEngine, logger);
+    const separate = separateBackend(deps.separateEngine, settings, logger);
     backend = separate;
     enginePid = separate.enginePid;
   } else {

@@ -2,17 +2,17 @@
 // the rest is behind two promise-returning interfaces that work the same either way:
 //   - accept: parses and validates a delivery and commits it to the inbox (the 200 waits for this);
 //   - engine: routing, guards, strategies and the audit trail (EngineCalls).
-// `warren remediator` runs the inbox writer in a worker thread and the engine in a child process
-// (separateBackend): the writer spends most of its time waiting for its commit, the engine keeps
-// the second core busy, and neither holds up the next request. Tests that script strategies run
-// both in their own thread (inlineBackend).
-import { MessageChannel } from 'node:worker_threads';
+// `warren remediator` writes the inbox in the HTTP thread and runs the engine in a child process
+// (separateBackend): the engine keeps the second core busy without holding up the next request.
+// Tests that script strategies run both in their own thread (inlineBackend).
 import type { ConfigSource } from '../config/source.ts';
+import { describeError } from '../errors.ts';
 import type { Logger } from '../logging.ts';
 import { ENGINE_CALLS, type EngineCalls, type EngineRuntime } from './engine-runtime.ts';
+import { Inbox, inboxFileFor } from './inbox.ts';
 import { Intake, type IntakeOutcome } from './intake.ts';
-import type { RemediatorOverrides } from './settings.ts';
-import { startProcess, startWorker } from './worker-rpc.ts';
+import type { RemediatorOverrides, RemediatorSettings } from './settings.ts';
+import { startProcess } from './worker-rpc.ts';
 
 export type EngineClient = {
   [M in keyof EngineCalls]: (...args: Parameters<EngineCalls[M]>) => Promise<Awaited<ReturnType<EngineCalls[M]>>>;
@@ -22,7 +22,7 @@ export interface RemediatorBackend {
   engine: EngineClient;
   /** Parses, validates and persists one delivery's body; rejects only when it could not be persisted (a 500). */
   accept(body: string): Promise<IntakeOutcome>;
-  /** Resolves with the reason if the inbox writer's thread or the engine's process stops on its own. */
+  /** Resolves with the reason if the inbox cannot be flushed or the engine's process stops on its own. */
   failed: Promise<Error>;
   /** Stops taking deliveries, then stops the engine (running actions get `graceMs`). */
   close(graceMs: number): Promise<void>;
@@ -34,7 +34,7 @@ export interface RemediatorWorkerData {
   overrides: RemediatorOverrides;
 }
 
-/** Messages between the inbox writer and the engine, on a channel of their own. */
+/** Messages between the inbox writer and the engine. */
 export type InboxNews = { delivered: true } | { forgetBelow: number };
 
 /** Everything in this thread. */
@@ -47,6 +47,7 @@ export function inlineBackend(runtime: EngineRuntime, now: () => number = Date.n
   const intake = new Intake(
     (payloadJsons) => runtime.inbox.add(payloadJsons, new Date(now()).toISOString()),
     () => runtime.engine.inboxChanged(),
+    () => runtime.inbox.acknowledgeable(),
   );
   return {
     engine: engine as EngineClient,
@@ -57,15 +58,28 @@ export function inlineBackend(runtime: EngineRuntime, now: () => number = Date.n
 }
 
 /**
- * The inbox writer in a worker thread, the engine in a child process. Not the engine in a thread:
+ * The inbox writer in this thread, the engine in a child process. Not the engine in a thread:
  * threads of one process share V8's garbage-collection helpers, and an engine busy with a storm's
  * actions made them, and with them the acknowledgements, wait (measured: docs/benchmarks.md). A
- * process of its own has its own helpers and runs all its threads at a lower priority. The engine's
- * news for the inbox writer, and the writer's for the engine, pass through this thread.
+ * process of its own has its own helpers and runs all its threads at a lower priority. The inbox
+ * writer is not a thread of its own either: a commit is a write to the operating system and the
+ * flush runs on libuv's thread pool (inbox.ts), and handing each request to a thread and back cost
+ * the acknowledgement more than the work itself (docs/benchmarks.md). Throws when the inbox cannot
+ * be opened.
  */
-export function separateBackend(data: RemediatorWorkerData, logger: Logger): RemediatorBackend & { enginePid: number | undefined } {
-  const { port1: intakePort, port2: newsPort } = new MessageChannel();
-  const intake = startWorker('inbox', new URL('./intake-worker.ts', import.meta.url), { ...data, news: intakePort }, [intakePort], logger);
+export function separateBackend(data: RemediatorWorkerData, settings: RemediatorSettings, logger: Logger): RemediatorBackend & { enginePid: number | undefined } {
+  let reportInboxFailure: (error: Error) => void = () => undefined;
+  const inboxFailed = new Promise<Error>((resolve) => (reportInboxFailure = resolve));
+  // The engine's connection checkpoints (copies the log into the file): never on this path.
+  const inbox = new Inbox(inboxFileFor(settings.stateFile), {
+    checkpoints: false,
+    acknowledgeAfter: settings.acknowledgeAfter,
+    // Nothing can be promised after a failed flush: the remediator stops (fatal), to be restarted.
+    onFlushError: (error) => {
+      logger.fatal({ err: describeError(error) }, "the remediator's inbox could not be flushed to disk");
+      reportInboxFailure(error);
+    },
+  });
   const engineProcess = startProcess(
     'engine',
     new URL('./engine-process.ts', import.meta.url),
@@ -73,24 +87,27 @@ export function separateBackend(data: RemediatorWorkerData, logger: Logger): Rem
     {
       execArgv: engineProcessFlags(process.execArgv),
       onOther: (message) => {
-        if (isEngineNews(message)) newsPort.postMessage(message.news);
+        if (isEngineNews(message) && 'forgetBelow' in message.news) inbox.forgetBelow(message.news.forgetBelow);
       },
     },
     logger,
   );
-  newsPort.on('message', (news: InboxNews) => engineProcess.send({ news } satisfies EngineNews));
+  const intake = new Intake(
+    (payloadJsons) => inbox.add(payloadJsons, new Date().toISOString()),
+    () => engineProcess.send({ news: { delivered: true } } satisfies EngineNews),
+    () => inbox.acknowledgeable(),
+  );
   const engine: Record<string, unknown> = {};
   for (const method of ENGINE_CALLS) engine[method] = (...args: unknown[]) => engineProcess.call(method, args);
   return {
     engine: engine as EngineClient,
     enginePid: engineProcess.pid,
-    accept: (body) => intake.call('accept', [body]) as Promise<IntakeOutcome>,
-    failed: Promise.race([intake.failed, engineProcess.failed]),
+    accept: (body) => intake.accept(body),
+    failed: Promise.race([inboxFailed, engineProcess.failed]),
     async close(graceMs) {
-      await intake.close([]);
+      inbox.close();
       // Running actions get graceMs; closing its clients and files takes moments more.
       await engineProcess.close([graceMs], graceMs + 10_000);
-      newsPort.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 // The remediation engine's child process (see engine-host.ts): it loads the same configuration the
 // command did, builds the engine runtime with its own SQLite connections and cluster clients, routes
-// what the inbox writer reports delivered, and answers the HTTP side's calls over the IPC channel.
+// what the HTTP side reports committed to the inbox, and answers the HTTP side's calls over the IPC channel.
 // Logs go straight to stderr, which it shares with its parent.
 import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';

@@ -385,9 +385,10 @@ export class RemediationEngine {
     clearTimeout(this.#quietCheckpoint);
     const routedBelow = this.#routedBelow;
     try {
-      // Acknowledged after the write, what was routed may not be on disk in the inbox yet: it goes
-      // first, so that the state never records routing past deliveries a power loss could undo.
-      if (this.#settings.acknowledgeAfter === 'write') this.#deps.inbox.syncToDisk();
+      // What was routed may not be on disk in the inbox yet (its flush follows the commit, and with
+      // `write` the acknowledgement too): it goes first, so that the state never records routing
+      // past deliveries a power loss could undo.
+      this.#deps.inbox.syncToDisk();
       this.#store.syncToDisk();
       this.#deps.onRouted?.(routedBelow);
     } catch (error) {

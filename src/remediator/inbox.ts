@@ -1,12 +1,17 @@
 // The inbox: webhook deliveries, validated and committed before Alertmanager gets its 200, waiting
-// to be routed. Committed with a disk flush each (synchronous=FULL, `acknowledge_after: flush`), or
-// written to the operating system and flushed in the background within INBOX_FLUSH_INTERVAL_MS
-// (`write`). It is a SQLite file of its own beside the state file, with one writer (the intake) and
-// one reader (the engine), so that an acknowledgement waits for its own small commit only: not for
-// the engine's transactions, its checkpoints, or the flush of everything the engine wrote. The engine records how far it has routed in the state file,
-// together with what routing produced; rows before that point are deleted later by the writer, so
-// deleting is never on the acknowledgement's path and a lost delete costs nothing.
-import { open } from 'node:fs/promises';
+// to be routed. A commit is written to SQLite's log, and the log is flushed to disk by a flush of
+// our own on libuv's thread pool, so the thread that commits never waits for the disk: with
+// `acknowledge_after: flush` (the default) the 200 waits for the first flush that starts after its
+// commit (commits made while one flush runs share the next: group commit); with `write` it does not
+// wait, and the flush follows within INBOX_FLUSH_INTERVAL_MS. It is a SQLite file of its own beside
+// the state file, with one writer (the intake) and one reader (the engine), so that an
+// acknowledgement waits for its own small commit only: not for the engine's transactions, its
+// checkpoints, or the flush of everything the engine wrote. The engine records how far it has
+// routed in the state file, together with what routing produced; rows before that point are deleted
+// later by the writer, so deleting is never on its own on the acknowledgement's path and a lost
+// delete costs nothing.
+import { fstatSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { WarrenError, describeError } from '../errors.ts';
@@ -47,11 +52,18 @@ export class Inbox {
   #forgotten = 0;
   #forgetTimer: NodeJS.Timeout | undefined;
   readonly #acknowledgeAfter: AcknowledgeAfter;
-  /** `write`: commits not yet flushed to disk, the pending background flush, and the error of the last one. */
+  /** Commits made since the last flush started. */
   #unflushed = false;
+  /** The flush under way, and the one queued behind it (it covers the commits made since the first started). */
+  #flushing: Promise<void> | undefined;
+  #nextFlush: Promise<void> | undefined;
+  /** `write`: the timer of the background flush. */
   #flushTimer: NodeJS.Timeout | undefined;
+  /** Set by a failed flush, for good: see #flushLog. */
   #flushError: WarrenError | undefined;
   #directoryFlushed = false;
+  /** The log file, open for flushing once the first commit has created it. */
+  #log: FileHandle | undefined;
   readonly #onFlushError: ((error: WarrenError) => void) | undefined;
 
   /**
@@ -63,10 +75,9 @@ export class Inbox {
     this.file = file;
     this.#acknowledgeAfter = options.acknowledgeAfter ?? 'flush';
     this.#onFlushError = options.onFlushError;
-    // NORMAL in WAL mode: a commit is written to the log and flushed only by a checkpoint (or our background flush).
-    const synchronous = this.#acknowledgeAfter === 'flush' || file === ':memory:' ? 'FULL' : 'NORMAL';
     try {
-      this.#db = openDatabase(file, `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous};`);
+      // NORMAL in WAL mode: a commit is written to the log, and flushed by a checkpoint or by our own flush.
+      this.#db = openDatabase(file, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
       this.#statements = new StatementCache(this.#db);
       if (options.checkpoints === false) this.#db.exec('PRAGMA wal_autocheckpoint = 0');
       this.#db.exec('CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at TEXT NOT NULL, payload TEXT NOT NULL)');
@@ -77,16 +88,11 @@ export class Inbox {
 
 
   /**
-   * Persists deliveries in one transaction and returns their ids: flushed to disk (one flush for
-   * all) with `acknowledge_after: flush`, or written, with a flush following in the background.
-   * Throws when the last background flush failed (the caller answers 500, Alertmanager retries).
+   * Commits deliveries in one transaction and returns their ids; `acknowledgeable()` says when they
+   * may be acknowledged. Throws once a flush has failed (the caller answers 500, Alertmanager retries).
    */
   add(payloadJsons: readonly string[], now: string): number[] {
-    if (this.#flushError !== undefined) {
-      const error = this.#flushError;
-      this.#flushError = undefined;
-      throw error;
-    }
+    if (this.#flushError !== undefined) throw this.#flushError;
     const insert = this.#statements.get('INSERT INTO inbox (received_at, payload) VALUES (?, ?)');
     const forgetBelow = this.#forgetBelow;
     let forgotten = this.#forgotten;
@@ -96,27 +102,64 @@ export class Inbox {
     });
     this.#forgotten = forgotten;
     if (forgotten < this.#forgetBelow) this.#forgetLater(FORGET_DELAY_MS);
-    if (this.#acknowledgeAfter === 'write' && this.file !== ':memory:') this.#flushSoon();
+    if (this.file !== ':memory:') {
+      this.#unflushed = true;
+      if (this.#acknowledgeAfter === 'write') this.#flushSoon();
+    }
     return ids;
   }
 
-  /** `write`: flushes the log within INBOX_FLUSH_INTERVAL_MS, on libuv's thread pool (never on the acknowledgement's path). */
-  #flushSoon(): void {
-    this.#unflushed = true;
-    if (this.#flushTimer) return;
-    this.#flushTimer = setTimeout(() => void this.#flushLog(), INBOX_FLUSH_INTERVAL_MS);
+  /**
+   * Resolves when the deliveries committed so far may be acknowledged: once they are flushed to disk
+   * (`flush`), at once (`write`). Rejects when the flush fails.
+   */
+  acknowledgeable(): Promise<void> {
+    return this.#acknowledgeAfter === 'flush' ? this.flushed() : Promise.resolve();
   }
 
+  /** Resolves once every commit made so far is flushed to disk; rejects when the flush fails. */
+  async flushed(): Promise<void> {
+    if (this.#unflushed) await this.#flush();
+    else if (this.#flushing) await this.#flushing;
+    if (this.#flushError !== undefined) throw this.#flushError;
+  }
+
+  /** `write`: flushes the log within INBOX_FLUSH_INTERVAL_MS. */
+  #flushSoon(): void {
+    if (this.#flushTimer) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      void this.#flush();
+    }, INBOX_FLUSH_INTERVAL_MS);
+  }
+
+  /** A flush that starts now, or once the one under way has finished (one at a time: they would only queue in the kernel). */
+  #flush(): Promise<void> {
+    if (!this.#flushing) {
+      this.#flushing = this.#flushLog().finally(() => {
+        this.#flushing = undefined;
+      });
+      return this.#flushing;
+    }
+    this.#nextFlush ??= this.#flushing.then(() => {
+      this.#nextFlush = undefined;
+      return this.#flush();
+    });
+    return this.#nextFlush;
+  }
+
+  /** Never rejects: a failure is kept in #flushError and reported to onFlushError. */
   async #flushLog(): Promise<void> {
     this.#unflushed = false;
+    if (this.#flushError !== undefined || !this.#db.isOpen) return;
     try {
-      // The log file is the one SQLite commits to; flushing it makes those commits durable (as a checkpoint would).
-      const log = await open(`${this.file}-wal`, 'r');
-      try {
-        await log.datasync();
-      } finally {
-        await log.close();
-      }
+      // The log file is the one SQLite commits to; flushing it makes those commits durable (as a
+      // checkpoint would). Kept open: SQLite keeps the same log while this connection is open, and
+      // each trip through the thread pool is a wait on the acknowledgement's path.
+      this.#log ??= await open(`${this.file}-wal`, 'r');
+      await this.#log.datasync();
+      // A log removed under SQLite (by hand, a cleanup job) takes every later commit with it.
+      if (fstatSync(this.#log.fd).nlink === 0) throw new Error(`${this.file}-wal was removed while in use`);
       if (!this.#directoryFlushed) {
         // Once: the log's own entry in its directory, for a log created since the file was opened.
         const directory = await open(dirname(this.file), 'r');
@@ -129,12 +172,12 @@ export class Inbox {
       }
     } catch (error) {
       // After a failed flush the kernel may have dropped what it could not write, and a later flush
-      // can succeed without it: deliveries acknowledged since the last good flush may be lost.
+      // can succeed without it (and SQLite's log ends at the first frame missing): nothing committed
+      // from here on could be promised, so nothing more is taken.
       this.#flushError = new WarrenError('STATE_UNAVAILABLE', `the inbox's log could not be flushed to disk: ${describeError(error)}`, { cause: error });
       this.#onFlushError?.(this.#flushError);
     } finally {
-      this.#flushTimer = undefined;
-      if (this.#unflushed && this.#db.isOpen) this.#flushSoon();
+      if (this.#unflushed && this.#acknowledgeAfter === 'write' && this.#db.isOpen) this.#flushSoon();
     }
   }
 
@@ -209,7 +252,8 @@ export class Inbox {
     if (this.#forgetTimer) clearTimeout(this.#forgetTimer);
     this.#forgetTimer = undefined;
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
-    // `write`: what was acknowledged is flushed before the process goes (a flush under way may still finish after).
+    this.#flushTimer = undefined;
+    // What was committed is flushed before the process goes (a flush under way may still finish after).
     if (this.#unflushed) {
       try {
         this.syncToDisk();
@@ -218,6 +262,9 @@ export class Inbox {
       }
     }
     this.#unflushed = false;
+    // After any flush under way (FileHandle.close waits for it).
+    this.#log?.close().catch(() => undefined);
+    this.#log = undefined;
     this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
   }

@@ -1,9 +1,11 @@
-// Intake of webhook deliveries: the body is parsed and validated here, and what is valid is written
+// Intake of webhook deliveries: the body is parsed and validated here, and what is valid is committed
 // to the inbox with group commit: deliveries that arrive in the same turn of the event loop share
-// one durable transaction, so a burst costs one disk flush instead of one per request, and a slow
-// flush delays the deliveries waiting for it a little rather than queueing each behind the last.
-// `warren remediator` runs this in the inbox writer's own thread, so neither the parsing (and its
-// garbage) nor the flush holds up the HTTP thread.
+// one transaction, and those committed while a disk flush runs share the next flush, so a burst
+// costs one flush instead of one per request, and a slow flush delays the deliveries waiting for it
+// a little rather than queueing each behind the last. `warren remediator` runs this in the HTTP
+// thread: the commit is a write to the operating system, and the flush runs on libuv's thread pool,
+// so a request is answered without handing it to another thread and back (measured:
+// docs/benchmarks.md).
 import { parseWebhookPayload, type PayloadProblem } from './alert-payload.ts';
 
 /** Deliveries per transaction at most; a larger backlog is written in several. */
@@ -24,19 +26,24 @@ interface Waiting {
 export class Intake {
   readonly #persist: (payloadJsons: string[]) => number[];
   readonly #onPersisted: () => void;
+  readonly #acknowledgeable: () => Promise<void>;
   #waiting: Waiting[] = [];
   #scheduled = false;
+  /** A batch is committed and waits until it may be acknowledged. */
+  #awaitingFlush = false;
 
   /**
-   * `persist` writes deliveries' JSON texts in one durable transaction and returns their inbox ids
-   * (it throws when nothing could be written); `onPersisted` tells the engine.
+   * `persist` commits deliveries' JSON texts in one transaction and returns their inbox ids (it
+   * throws when nothing could be written); `onPersisted` tells the engine; `acknowledgeable`
+   * resolves when what was committed may be acknowledged (rejects when it could not be flushed).
    */
-  constructor(persist: (payloadJsons: string[]) => number[], onPersisted: () => void = () => undefined) {
+  constructor(persist: (payloadJsons: string[]) => number[], onPersisted: () => void = () => undefined, acknowledgeable: () => Promise<void> = () => Promise.resolve()) {
     this.#persist = persist;
     this.#onPersisted = onPersisted;
+    this.#acknowledgeable = acknowledgeable;
   }
 
-  /** Resolves once the delivery is persisted (or found malformed); rejects when it could not be persisted. */
+  /** Resolves once the delivery may be acknowledged (or is found malformed); rejects when it could not be persisted. */
   accept(body: string): Promise<IntakeOutcome> {
     let json: unknown;
     try {
@@ -54,25 +61,36 @@ export class Intake {
   }
 
   #schedule(): void {
-    if (this.#scheduled) return;
+    if (this.#scheduled || this.#awaitingFlush) return;
     this.#scheduled = true;
     // After this turn's I/O callbacks: every delivery that arrived in this turn joins the batch.
-    setImmediate(() => this.#flush());
+    setImmediate(() => this.#commit());
   }
 
-  #flush(): void {
+  #commit(): void {
     this.#scheduled = false;
     const batch = this.#waiting.splice(0, MAX_BATCH);
-    if (this.#waiting.length > 0) this.#schedule();
     if (batch.length === 0) return;
     let ids: number[];
     try {
       ids = this.#persist(batch.map((w) => w.json));
     } catch (error) {
       for (const waiting of batch) waiting.reject(error);
+      if (this.#waiting.length > 0) this.#schedule();
       return;
     }
-    batch.forEach((waiting, i) => waiting.resolve({ ok: true, delivery: ids[i] as number, alerts: waiting.alerts }));
     this.#onPersisted();
+    // Deliveries that arrive meanwhile wait, and are committed together once the flush is done: one
+    // transaction and one flush for all of them, and no write to the log while it is being flushed.
+    this.#awaitingFlush = true;
+    this.#acknowledgeable()
+      .then(
+        () => batch.forEach((waiting, i) => waiting.resolve({ ok: true, delivery: ids[i] as number, alerts: waiting.alerts })),
+        (error: unknown) => batch.forEach((waiting) => waiting.reject(error)),
+      )
+      .finally(() => {
+        this.#awaitingFlush = false;
+        if (this.#waiting.length > 0) this.#schedule();
+      });
   }
 }

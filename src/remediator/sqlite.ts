@@ -10,8 +10,8 @@ const BUSY_TIMEOUT_MS = 5_000;
 
 /**
  * Opens (creating its directory) a database file, or `:memory:`, and applies `pragmas`. The busy
- * timeout applies from the start: the inbox writer and the engine open the inbox at the same time,
- * and switching a new file to WAL, or creating its table, needs a lock the other may hold.
+ * timeout applies from the start: another process (an engine starting while an old one closes, a
+ * backup) may hold a lock that switching a new file to WAL, or creating its table, needs.
  */
 export function openDatabase(file: string, pragmas: string): DatabaseSync {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });

@@ -1,11 +1,8 @@
-// Calls across to a worker: the calling side sends `{seq, method, args}`, the worker answers
-// `{seq, ok, value | error}`. The remediator has two workers: the inbox writer, a worker thread, and
-// the engine, a child process (engine-host.ts says why). Everything that crosses is plain data
-// (structured clone, for the child process too).
+// Calls across to a worker process: the calling side sends `{seq, method, args}`, the worker answers
+// `{seq, ok, value | error}`. The remediator's engine is such a worker, a child process (engine-host.ts
+// says why). Everything that crosses is plain data (structured clone over the IPC channel).
 import { fork, type Serializable } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { TransferListItem } from 'node:worker_threads';
-import { Worker } from 'node:worker_threads';
 import { WarrenError, describeError, type WarrenErrorCode } from '../errors.ts';
 import type { Logger } from '../logging.ts';
 
@@ -44,9 +41,9 @@ export interface WorkerRpc {
   readonly failed: Promise<Error>;
 }
 
-/** A worker thread or a child process, as the calling side sees it. */
+/** A child process, as the calling side sees it. */
 interface WorkerHandle {
-  /** "thread" or "process", for messages. */
+  /** "process", for messages. */
   kind: string;
   send(message: unknown): void;
   on(event: 'message', listener: (message: unknown) => void): void;
@@ -55,11 +52,6 @@ interface WorkerHandle {
   once(event: 'exit', listener: () => void): void;
   /** Ends a worker that does not end after answering `close`. */
   kill(): void;
-}
-
-export function startWorker(name: string, entry: URL, workerData: unknown, transferList: readonly TransferListItem[], logger: Logger): WorkerRpc {
-  const worker = new Worker(entry, { workerData, transferList: [...transferList] });
-  return rpcClient(name, { kind: 'thread', send: (message) => worker.postMessage(message), on: worker.on.bind(worker), once: worker.once.bind(worker), kill: () => void worker.terminate() }, logger);
 }
 
 export interface ProcessRpc extends WorkerRpc {
@@ -171,7 +163,7 @@ function rpcClient(name: string, worker: WorkerHandle, logger: Logger, onOther?:
   };
 }
 
-/** The worker's end of the calls: a worker thread's parent port, or a child process's IPC channel. */
+/** The worker's end of the calls: a child process's IPC channel. */
 export interface CallPort {
   on(event: 'message', listener: (message: RpcRequest) => void): void;
   /** Replies, and (from a child process) messages of its own for the parent's `onOther`. */
@@ -207,7 +199,7 @@ export function processPort(): CallPort {
 
 /**
  * The worker's side: answers calls on `port` from `methods`; `close` runs last, then the port
- * closes and the thread can end. A method may return a value or a promise, or throw.
+ * closes and the process can end. A method may return a value or a promise, or throw.
  */
 export function serveCalls(port: CallPort, methods: Record<string, (...args: unknown[]) => unknown>, close: (...args: unknown[]) => Promise<void>): void {
   port.on('message', (request: RpcRequest) => {

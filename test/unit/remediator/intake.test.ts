@@ -3,7 +3,8 @@
 // before the inbox had a file of its own.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,24 @@ beforeEach(() => {
 afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Counts the flushes (datasync through node:fs/promises, as the inbox flushes) of each file's SQLite log. */
+async function countLogFlushes() {
+  const probe = await open(dir, 'r');
+  const prototype = Object.getPrototypeOf(probe) as FileHandle;
+  await probe.close();
+  const original = prototype.datasync;
+  const counts = new Map<string, number>();
+  prototype.datasync = function (this: FileHandle) {
+    const path = readlinkSync(`/proc/self/fd/${this.fd}`);
+    counts.set(path, (counts.get(path) ?? 0) + 1);
+    return original.call(this);
+  };
+  return {
+    count: (file: string) => counts.get(`${file}-wal`) ?? 0,
+    restore: () => void (prototype.datasync = original),
+  };
+}
 
 /** A paused engine on a state file and its inbox (the webhook only persists; nothing needs to run). */
 function engineOn(file = join(dir, 'state.db'), routingSliceMs?: number) {
@@ -279,25 +298,57 @@ describe('Intake (validation and group commit)', () => {
     await close();
   });
 
-  it('acknowledging after the write: the log is flushed in the background, and a failed flush fails the next delivery, not one already answered', async () => {
+  it('acknowledging after the write: the log is flushed in the background, and after a failed flush no delivery is taken', async () => {
     const file = join(dir, 'write.inbox.db');
-    const inbox = new Inbox(file, { acknowledgeAfter: 'write' });
+    const failures: unknown[] = [];
+    const inbox = new Inbox(file, { acknowledgeAfter: 'write', onFlushError: (error) => failures.push(error) });
     try {
       expect(inbox.add(['{"n":1}'], new Date().toISOString())).toEqual([1]);
+      await inbox.acknowledgeable(); // at once: the flush follows
       // The log SQLite committed to disappears before the background flush gets to it: the flush fails.
       rmSync(`${file}-wal`);
       await sleep(INBOX_FLUSH_INTERVAL_MS * 10);
-      let failure: unknown;
-      try {
-        inbox.add(['{"n":2}'], new Date().toISOString());
-      } catch (error) {
-        failure = error;
+      expect(failures).toHaveLength(1);
+      for (const n of [2, 3]) {
+        let failure: unknown;
+        try {
+          inbox.add([`{"n":${n}}`], new Date().toISOString());
+        } catch (error) {
+          failure = error;
+        }
+        expect(isWarrenError(failure, 'STATE_UNAVAILABLE')).toBe(true);
+        expect(String((failure as Error).message)).toMatch(/the inbox's log could not be flushed to disk: .*(ENOENT|removed while in use)/);
       }
-      expect(isWarrenError(failure, 'STATE_UNAVAILABLE')).toBe(true);
-      expect(String((failure as Error).message)).toMatch(/the inbox's log could not be flushed to disk: .*ENOENT/);
-      // Reported once: the next delivery is taken (and flushed again in the background).
-      expect(inbox.add(['{"n":3}'], new Date().toISOString())).toEqual([2]);
     } finally {
+      inbox.close();
+    }
+  });
+
+  it('acknowledging after the flush: a delivery is acknowledgeable once a flush that started after its commit is done; commits during a flush share the next one', async () => {
+    const file = join(dir, 'flush.inbox.db');
+    const failures: unknown[] = [];
+    const inbox = new Inbox(file, { onFlushError: (error) => failures.push(error) });
+    const flushes = await countLogFlushes();
+    try {
+      inbox.add(['{"n":1}'], new Date().toISOString());
+      const first = inbox.acknowledgeable();
+      // Committed while the first flush runs: these wait for a second one, which they share.
+      inbox.add(['{"n":2}'], new Date().toISOString());
+      const second = inbox.acknowledgeable();
+      inbox.add(['{"n":3}'], new Date().toISOString());
+      const third = inbox.acknowledgeable();
+      await Promise.all([first, second, third]);
+      expect(flushes.count(file)).toBe(2);
+      await inbox.acknowledgeable(); // nothing new: no flush
+      expect(flushes.count(file)).toBe(2);
+      // A failed flush rejects the deliveries waiting for it (500: Alertmanager retries) and stops the intake.
+      inbox.add(['{"n":4}'], new Date().toISOString());
+      rmSync(`${file}-wal`);
+      await expect(inbox.acknowledgeable()).rejects.toThrow(/the inbox's log could not be flushed to disk: .*(ENOENT|removed while in use)/);
+      expect(failures).toHaveLength(1);
+      expect(() => inbox.add(['{"n":5}'], new Date().toISOString())).toThrow(/could not be flushed/);
+    } finally {
+      flushes.restore();
       inbox.close();
     }
   });
