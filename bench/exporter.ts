@@ -32,12 +32,32 @@ interface Timing {
   bytes: number;
 }
 
-async function timeGet(url: string, headers: Record<string, string> = {}): Promise<Timing> {
+/** Times a GET of the whole body; `check` then looks at the body (outside the timing) and throws if it is not what was to be measured. */
+async function timeGet(url: string, headers: Record<string, string> = {}, check?: (body: string) => void): Promise<Timing> {
   const started = performance.now();
   const response = await fetch(url, { headers, signal: AbortSignal.timeout(120_000) });
   const body = await response.arrayBuffer();
+  const seconds = (performance.now() - started) / 1000;
   if (response.status !== 200) throw new Error(`GET ${url}: HTTP ${response.status}`);
-  return { seconds: (performance.now() - started) / 1000, bytes: body.byteLength };
+  check?.(Buffer.from(body).toString('utf8'));
+  return { seconds, bytes: body.byteLength };
+}
+
+/**
+ * A warren scrape counts only when it is complete: the broker up, every collector successful and
+ * every queue of the fleet exported (a scrape that timed out or lost a node would be fast and wrong).
+ */
+function completeScrape(queues: number): (body: string) => void {
+  return (body) => {
+    const problems: string[] = [];
+    if (!/^rabbitmq_up\{[^}]*\} 1$/m.test(body)) problems.push('rabbitmq_up is not 1');
+    for (const match of body.matchAll(/^warren_scrape_collector_success\{[^}]*collector="([^"]+)"[^}]*\} (\S+)$/gm)) {
+      if (match[2] !== '1') problems.push(`collector ${match[1]} failed`);
+    }
+    const exported = Number(/^warren_queues_exported\{[^}]*\} (\S+)$/m.exec(body)?.[1]);
+    if (!(exported >= queues)) problems.push(`warren_queues_exported is ${exported}, the fleet has ${queues} queues`);
+    if (problems.length > 0) throw new Error(`an incomplete scrape cannot be timed: ${problems.join('; ')}`);
+  };
 }
 
 function median(values: number[]): number {
@@ -102,11 +122,12 @@ async function main(): Promise<void> {
     const full = await startExporter(fullDetailsConfig(), 19420);
     exporters.push(full);
     progress('warm-up');
-    await timeGet('http://127.0.0.1:19419/metrics', scrapeHeaders);
-    await timeGet('http://127.0.0.1:19420/metrics', scrapeHeaders);
+    const complete = completeScrape(fleet.queues.length);
+    await timeGet('http://127.0.0.1:19419/metrics', scrapeHeaders, complete);
+    await timeGet('http://127.0.0.1:19420/metrics', scrapeHeaders, complete);
     for (let round = 1; round <= rounds; round++) {
-      measurements.warren!.push(await timeGet('http://127.0.0.1:19419/metrics', scrapeHeaders));
-      measurements.warrenFull!.push(await timeGet('http://127.0.0.1:19420/metrics', scrapeHeaders));
+      measurements.warren!.push(await timeGet('http://127.0.0.1:19419/metrics', scrapeHeaders, complete));
+      measurements.warrenFull!.push(await timeGet('http://127.0.0.1:19420/metrics', scrapeHeaders, complete));
       const perNode: Timing[] = [];
       for (const node of nodes) perNode.push(await timeGet(`${node.prometheusUrl}/metrics/per-object`));
       measurements.perObject!.push({ seconds: perNode.reduce((s, t) => s + t.seconds, 0), bytes: perNode.reduce((s, t) => s + t.bytes, 0) });
@@ -179,6 +200,7 @@ function summary(r: Result): string {
     `  GET /api/queues                    ${s(m.apiQueues!)}  ${mb(r.medianBytes.apiQueues!)}`,
     `  warren / per-object: ${r.ratios.warrenToPerObject!.toFixed(2)}x (goal <= ${r.goals.perObjectRatio}x: ${verdict(r.ratios.warrenToPerObject! <= r.goals.perObjectRatio)})`,
     `  warren / api-queues: ${r.ratios.warrenToApiQueues!.toFixed(3)}x (goal <= ${r.goals.apiQueuesRatio}x: ${verdict(r.ratios.warrenToApiQueues! <= r.goals.apiQueuesRatio)})`,
+    `  warren (details: full) / per-object: ${r.ratios.warrenFullToPerObject!.toFixed(2)}x (${verdict(r.ratios.warrenFullToPerObject! <= r.goals.perObjectRatio)} with full details), / api-queues: ${r.ratios.warrenFullToApiQueues!.toFixed(3)}x`,
     `  warren resident memory: ${mem(r.memoryBytes.basic.rss)}, peak ${mem(r.memoryBytes.basic.peak)} (goal < ${memGoal(r.goals.memoryBytes)}: ${verdict(r.memoryBytes.basic.peak < r.goals.memoryBytes)})`,
     `  warren (full details) memory: ${mem(r.memoryBytes.full.rss)}, peak ${mem(r.memoryBytes.full.peak)}`,
   ].join('\n');
@@ -201,6 +223,8 @@ function writeResults(r: Result): void {
     `| warren \`/metrics\`, queue details full | ${s(m.warrenFullDetails!)} | ${mb(r.medianBytes.warrenFullDetails!)} | ${(m.warren! / m.warrenFullDetails!).toFixed(2)} |`,
     `| plugin \`/metrics/per-object\`, summed over the 3 nodes | ${s(m.perObjectSummed!)} | ${mb(r.medianBytes.perObjectSummed!)} | **${r.ratios.warrenToPerObject!.toFixed(2)}x** (goal <= ${r.goals.perObjectRatio}x: ${verdict(r.ratios.warrenToPerObject! <= r.goals.perObjectRatio)}) |`,
     `| \`GET /api/queues\` (management-API exporters) | ${s(m.apiQueues!)} | ${mb(r.medianBytes.apiQueues!)} | **${r.ratios.warrenToApiQueues!.toFixed(3)}x** (goal <= ${r.goals.apiQueuesRatio}x: ${verdict(r.ratios.warrenToApiQueues! <= r.goals.apiQueuesRatio)}) |`,
+    '',
+    `Every timed warren scrape was checked complete: \`rabbitmq_up\` 1, every collector successful, all ${r.queues} queues exported. With \`details: full\` (adds bytes, memory, persistent messages, consumer utilisation and head-message age per queue) warren takes **${r.ratios.warrenFullToPerObject!.toFixed(2)}x** per-object (0.5x ${verdict(r.ratios.warrenFullToPerObject! <= r.goals.perObjectRatio)} with full details) and ${r.ratios.warrenFullToApiQueues!.toFixed(3)}x \`/api/queues\`.`,
     '',
     `warren's resident memory after the run: ${mem(r.memoryBytes.basic.rss)}, peak ${mem(r.memoryBytes.basic.peak)} (goal < ${memGoal(r.goals.memoryBytes)}: ${verdict(r.memoryBytes.basic.peak < r.goals.memoryBytes)}); with full details ${mem(r.memoryBytes.full.rss)}, peak ${mem(r.memoryBytes.full.peak)}.`,
     END,

@@ -1,5 +1,6 @@
 // The exporter against the real 3-node cluster, with faults injected for real.
 import amqp from 'amqplib';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -7,6 +8,7 @@ import { loadConfigFile } from '../../src/config/load.ts';
 import { Secret } from '../../src/config/secret.ts';
 import type { ClusterConfig, WarrenConfig } from '../../src/config/types.ts';
 import { createExporterApp } from '../../src/exporter/app.ts';
+import { HostSampler } from '../../src/exporter/host-sampler.ts';
 import { listen, type RunningServer } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logging.ts';
 import { ManagementClient } from '../../src/rabbitmq/management/client.ts';
@@ -33,9 +35,12 @@ function configWith(overrides: Partial<WarrenConfig['exporter']> = {}, extraClus
 }
 
 async function serve(config: WarrenConfig): Promise<{ server: RunningServer; close: () => Promise<void> }> {
-  const app = createExporterApp({ config, logger: quiet });
+  // As `warren exporter` wires it: the host sampler is the caller's, when host metrics are on.
+  const hostSampler = config.exporter.host.enabled ? new HostSampler({ intervalMs: config.exporter.host.sampleIntervalMs }) : undefined;
+  hostSampler?.start();
+  const app = createExporterApp({ config, logger: quiet, hostSampler });
   const server = await listen(app.handle, { address: '127.0.0.1', port: 0 });
-  return { server, close: async () => (await server.close(), await app.close()) };
+  return { server, close: async () => (await server.close(), await app.close(), hostSampler?.stop()) };
 }
 
 async function scrape(server: RunningServer, path = '/metrics', headers: Record<string, string> = {}): Promise<{ status: number; text: string; samples: Sample[] }> {
@@ -175,6 +180,92 @@ describe('exporter against the real cluster', () => {
     }
     const lint = await promtoolCheckMetrics(text);
     expect(lint.problems).toEqual([]);
+  });
+
+  it('with everything on (details full, counters, host metrics): queue bytes, persistence and head-message age, node resources, object totals, message counters and host facts agree with their sources, and the whole scrape passes promtool', async () => {
+    const queue = `detailed-${Date.now()}`;
+    await put(`/api/queues/${encodeURIComponent(VHOST)}/${queue}`, { durable: true });
+    const oldest = Math.floor(Date.now() / 1000) - 600; // published "ten minutes ago" by its timestamp property
+    for (let i = 0; i < 4; i++) {
+      await api.request(`/api/exchanges/${encodeURIComponent(VHOST)}/amq.default/publish`, {
+        method: 'POST',
+        body: { properties: { timestamp: oldest + i, delivery_mode: i < 3 ? 2 : 1 }, routing_key: queue, payload: 'x'.repeat(100 * (i + 1)), payload_encoding: 'string' },
+        schema: z.unknown(),
+      });
+    }
+    const everything = await serve(
+      configWith({
+        host: { ...base.exporter.host, enabled: true },
+        queues: { ...base.exporter.queues, details: 'full', counters: { enabled: true, intervalMs: 5_000, pageSize: 500 } },
+      }),
+    );
+    try {
+      const labels = { vhost: VHOST, queue };
+      // The plugin's and the management API's queue statistics refresh on the stats interval, the probe
+      // and the host sampler on schedules of their own: wait until this queue's statistics are in on
+      // both, and a probe round and a host sample are done.
+      const caughtUp = async () => {
+        const { samples } = await scrape(everything.server);
+        const stats = (await api.queue(VHOST, queue)).data;
+        const has = (name: string) => samples.some((sample) => sample.name === name);
+        return stats.messages === 4 && value(samples, 'rabbitmq_queue_message_bytes', labels) === 1000 && has('warren_amqp_probe_success') && has('warren_host_memory_total_bytes');
+      };
+      expect(await waitFor(caughtUp, 30_000, 1_000)).toBe(true);
+      const stats = (await api.queue(VHOST, queue)).data;
+      const { text, samples } = await scrape(everything.server);
+      expect(stats).toMatchObject({ messages: 4, message_bytes: 1000, messages_persistent: 3, head_message_timestamp: oldest });
+      expect(value(samples, 'rabbitmq_queue_message_bytes', labels)).toBe(stats.message_bytes);
+      expect(value(samples, 'rabbitmq_queue_message_bytes_ready', labels)).toBe(1000);
+      expect(value(samples, 'rabbitmq_queue_message_bytes_unacknowledged', labels)).toBe(0);
+      expect(value(samples, 'rabbitmq_queue_messages_persistent', labels)).toBe(stats.messages_persistent);
+      expect(value(samples, 'rabbitmq_queue_memory', labels)).toBeGreaterThan(0);
+      expect(value(samples, 'rabbitmq_queue_head_message_timestamp', labels)).toBe(oldest);
+      const age = value(samples, 'warren_queue_head_message_age_seconds', labels)!;
+      expect(age).toBeGreaterThanOrEqual(600);
+      expect(age).toBeLessThan(600 + 120);
+      // Node resources: the limits are fixed while the node runs, so they must equal /api/nodes exactly.
+      const nodes = (await api.nodes()).data;
+      for (const node of nodes) {
+        const at = { node: node.name };
+        expect(value(samples, 'rabbitmq_running', at), node.name).toBe(node.running ? 1 : 0);
+        expect(value(samples, 'rabbitmq_node_mem_limit', at), node.name).toBe(node.mem_limit);
+        expect(value(samples, 'rabbitmq_node_disk_free_limit', at), node.name).toBe(node.disk_free_limit);
+        expect(value(samples, 'rabbitmq_fd_available', at), node.name).toBe(node.fd_total);
+        expect(value(samples, 'rabbitmq_sockets_available', at), node.name).toBe(node.sockets_total);
+        expect(value(samples, 'warren_node_erlang_processes_limit', at), node.name).toBe(node.proc_total);
+        expect(value(samples, 'rabbitmq_partitions', at), node.name).toBe(0);
+        expect(value(samples, 'rabbitmq_node_mem_used', at), node.name).toBeGreaterThan(0);
+      }
+      // Totals and counters move (the probe publishes every round): the scrape's value lies between two reads of the API.
+      const between = async (name: string, read: (o: Awaited<ReturnType<ManagementClient['overview']>>['data']) => number | undefined) => {
+        const before = read((await api.overview()).data);
+        const scraped = value((await scrape(everything.server)).samples, name, { cluster: 'local' });
+        const after = read((await api.overview()).data);
+        return before !== undefined && after !== undefined && scraped !== undefined && before <= scraped && scraped <= after;
+      };
+      expect(await waitFor(() => between('rabbitmq_queues', (o) => o.object_totals?.queues), 20_000, 1_000)).toBe(true);
+      expect(await waitFor(() => between('rabbitmq_exchanges', (o) => o.object_totals?.exchanges), 20_000, 1_000)).toBe(true);
+      expect(await waitFor(() => between('warren_messages_published_total', (o) => o.message_stats?.publish), 20_000, 1_000)).toBe(true);
+      // The AMQP probe went through, to the load balancer and to each node.
+      const probes = samples.filter((sample) => sample.name === 'warren_amqp_probe_success');
+      expect(probes.length).toBe(4);
+      for (const probe of probes) {
+        expect(probe.value, probe.labels.target).toBe(1);
+        const roundTrip = value(samples, 'warren_amqp_probe_round_trip_seconds', { target: probe.labels.target! })!;
+        expect(roundTrip).toBeGreaterThan(0);
+        expect(roundTrip).toBeLessThan(5);
+      }
+      // The host: what the kernel says about this machine.
+      expect(value(samples, 'warren_host_memory_total_bytes', {})).toBe(totalmem());
+      expect(value(samples, 'warren_host_cpus', {})).toBe(cpus().length);
+      for (const collector of ['overview', 'nodes', 'queues', 'health_checks', 'amqp_probe', 'host', 'health_score']) {
+        expect(value(samples, 'warren_scrape_collector_success', { collector }), `${collector}: ${logLines.slice(-5).join('')}`).toBe(1);
+      }
+      const lint = await promtoolCheckMetrics(text);
+      expect(lint.problems).toEqual([]);
+    } finally {
+      await everything.close();
+    }
   });
 
   it('shows a classic mirrored queue with an unsynchronised mirror, and its recovery after sync', async () => {
