@@ -208,7 +208,9 @@ describe('exporter against the real cluster', () => {
         const { samples } = await scrape(everything.server);
         const stats = (await api.queue(VHOST, queue)).data;
         const has = (name: string) => samples.some((sample) => sample.name === name);
-        return stats.messages === 4 && value(samples, 'rabbitmq_queue_message_bytes', labels) === 1000 && has('warren_amqp_probe_success') && has('warren_host_memory_total_bytes');
+        // Counts, bytes and the head message reach the API's statistics at different moments.
+        const apiCaughtUp = stats.messages === 4 && stats.message_bytes === 1000 && stats.head_message_timestamp === oldest;
+        return apiCaughtUp && value(samples, 'rabbitmq_queue_message_bytes', labels) === 1000 && has('warren_amqp_probe_success') && has('warren_host_memory_total_bytes');
       };
       expect(await waitFor(caughtUp, 30_000, 1_000)).toBe(true);
       const stats = (await api.queue(VHOST, queue)).data;
