@@ -322,6 +322,7 @@ function buildRemediatorSettings(remediation: RemediationParsed, path: (p: strin
     cooldownMs: remediation.cooldown,
     breaker: { maxAttempts: remediation.breaker.max_attempts, windowMs: remediation.breaker.window, openForMs: remediation.breaker.open_for },
     dedupRetentionMs: remediation.dedup_retention,
+    auditRetentionMs: remediation.audit_retention,
     approvalTimeoutMs: remediation.approval_timeout,
     escalationWebhook: webhook && { url: webhook.url, bearerToken: bearerToken(webhook, at('escalation_webhook', 'bearer_token')), timeoutMs: webhook.timeout },
     alertmanager: alertmanager && {

@@ -424,6 +424,7 @@ const remediationSchema = z
       })
       .prefault({}),
     dedup_retention: boundedDuration(60_000, 365 * DAY_MS).prefault('168h'),
+    audit_retention: boundedDuration(3_600_000, 3650 * DAY_MS).prefault('2160h'),
     approval_timeout: boundedDuration(60_000, WEEK_MS).prefault('1h'),
     escalation_webhook: z
       .strictObject({ url: url(['http', 'https']), ...bearerTokenFields, timeout: boundedDuration(1, 300_000).prefault('5s') })

@@ -63,6 +63,8 @@ const PAUSED_KEY = 'paused';
 /** Step phases in which a strategy may change something outside warren: recorded durably before they start. */
 const CHANGING_PHASES: ReadonlySet<StepPhase> = new Set(['execute', 'notify']);
 const HOUSEKEEPING_INTERVAL_MS = 60_000;
+/** Finished actions forgotten per transaction (each with its steps: a few ms). */
+const AUDIT_PRUNE_BATCH = 500;
 /** Backlog rows a worker pass reads per page, and at most per pass. */
 const PASS_PAGE = 64;
 const PASS_SCAN_LIMIT = 1024;
@@ -897,12 +899,34 @@ export class RemediationEngine {
       this.#store.pruneEpisodes(retention);
       const longestWindow = Math.max(this.#settings.breaker.windowMs, ...this.#settings.rules.map((r) => r.breaker.windowMs));
       this.#store.pruneAttempts(new Date(this.#now() - longestWindow).toISOString());
+      this.#pruneAuditTrail();
       // Also retries what a failed pass left pending, and what waited for a window or cooldown.
       this.kick();
       this.#scheduleInbox();
     } catch (error) {
       this.#logger.error({ err: describeError(error) }, 'remediation housekeeping failed');
     }
+  }
+
+  /**
+   * Forgets finished actions older than audit_retention, a batch per turn of the event loop, so
+   * that a long backlog of them (the first start after an upgrade, a storm's worth) never holds up
+   * routing for long.
+   */
+  #pruneAuditTrail(): void {
+    if (this.#stopped) return;
+    const before = new Date(this.#now() - this.#settings.auditRetentionMs).toISOString();
+    let pruned: number;
+    try {
+      pruned = this.#store.pruneActions(before, AUDIT_PRUNE_BATCH);
+    } catch (error) {
+      this.#logger.error({ err: describeError(error) }, 'remediation: could not prune the audit trail; housekeeping tries again');
+      return;
+    }
+    if (pruned === 0) return;
+    this.stats.actionsPruned += pruned;
+    this.#logger.debug({ pruned, finishedBefore: before }, 'remediation: finished actions past audit_retention forgotten');
+    if (pruned === AUDIT_PRUNE_BATCH) setImmediate(() => this.#pruneAuditTrail());
   }
 
   #strategyOf(action: ActionRecord): string {

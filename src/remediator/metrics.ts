@@ -16,6 +16,7 @@ export function renderRemediatorMetrics(engine: RemediationEngine, store: Remedi
   registry.counter('warren_remediation_alerts_already_resolved_total', 'Firing deliveries ignored because the same episode had already resolved (out-of-order HA delivery).').set([], stats.alreadyResolved);
   registry.counter('warren_remediation_alerts_unrouted_total', 'Alerts that matched no remediation rule.').set([], stats.unrouted);
   registry.counter('warren_remediation_actions_cancelled_by_resolve_total', 'Actions cancelled because their alert resolved before they started.').set([], stats.cancelledByResolve);
+  registry.counter('warren_remediation_actions_pruned_total', 'Finished actions removed from the audit trail after remediation.audit_retention.').set([], stats.actionsPruned);
 
   const actions = registry.counter('warren_remediation_actions_total', 'Actions that reached a final state, by the strategy that ran last and the result.', ['strategy', 'result']);
   for (const [key, count] of [...stats.actionsFinished].sort()) {

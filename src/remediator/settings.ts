@@ -94,6 +94,8 @@ export interface RemediatorSettings {
   cooldownMs: number;
   breaker: BreakerSettings;
   dedupRetentionMs: number;
+  /** Finished actions (the audit trail) are forgotten this long after they finished. */
+  auditRetentionMs: number;
   approvalTimeoutMs: number;
   escalationWebhook?: { url: string; bearerToken?: Secret | undefined; timeoutMs: number } | undefined;
   alertmanager?: { url: string; checkSilences: boolean; timeoutMs: number; basicAuth?: { username: string; password: Secret } | undefined } | undefined;

@@ -18,6 +18,8 @@ export class RemediationStats {
   alreadyResolved = 0;
   unrouted = 0;
   cancelledByResolve = 0;
+  /** Finished actions forgotten past audit_retention. */
+  actionsPruned = 0;
   readonly actionsFinished = new Map<string, number>();
   readonly skips = new Map<string, number>();
   readonly escalations = new Map<string, number>();

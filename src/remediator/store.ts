@@ -388,6 +388,47 @@ export class RemediationStore {
     });
   }
 
+  /**
+   * Forgets actions in a final state that finished before `before`, with their steps, oldest first
+   * and at most `limit`; returns how many. Actions are created in id order, so the ones created
+   * before `before` are a prefix of the table, found by binary search on the id: no index on time
+   * (one would cost every action another write). Actions not finished (pending, awaiting approval,
+   * running) are kept however old.
+   */
+  pruneActions(before: string, limit: number): number {
+    const createdAt = (atLeastId: number) => this.#statements.get('SELECT id, created_at FROM actions WHERE id >= ? ORDER BY id LIMIT 1').get(atLeastId) as { id: number; created_at: string } | undefined;
+    const first = createdAt(0);
+    if (!first || String(first.created_at) >= before) return 0;
+    // The last id created before `before`: created_at grows with the id. After the clock steps back,
+    // actions created before the step wait until the line has passed the step: late, never wrong.
+    let low = Number(first.id);
+    let high = Number((this.#statements.get('SELECT MAX(id) AS id FROM actions').get() as { id: number }).id);
+    while (low < high) {
+      const middle = Math.ceil((low + high) / 2);
+      const row = createdAt(middle);
+      // No row in [middle, row.id): the line is at row.id or before middle.
+      if (row && Number(row.id) <= high && String(row.created_at) < before) low = Number(row.id);
+      else high = middle - 1;
+    }
+    const finalStates = FINAL_STATES.map(() => '?').join(', ');
+    const ids = (
+      this.#statements
+        .get(`SELECT id FROM actions WHERE id <= ? AND state IN (${finalStates}) AND finished_at < ? ORDER BY id LIMIT ?`)
+        .all(low, ...FINAL_STATES, before, limit) as { id: number }[]
+    ).map((row) => Number(row.id));
+    if (ids.length === 0) return 0;
+    const work = () => {
+      const deleteSteps = this.#statements.get('DELETE FROM steps WHERE action_id = ?');
+      const deleteAction = this.#statements.get('DELETE FROM actions WHERE id = ?');
+      for (const id of ids) {
+        deleteSteps.run(id);
+        deleteAction.run(id);
+      }
+      return ids.length;
+    };
+    return this.#db.isTransaction ? work() : this.transaction(work);
+  }
+
   insertAction(action: NewAction, now: string): number {
     return this.#write(() => {
       const result = this

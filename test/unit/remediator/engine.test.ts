@@ -15,7 +15,7 @@ import { requiresCredentials, withMode } from '../../../src/remediator/settings.
 import { Inbox } from '../../../src/remediator/inbox.ts';
 import { RemediationStore } from '../../../src/remediator/store.ts';
 import { createLogger, type Logger } from '../../../src/logging.ts';
-import { alert, configWith, deferred, payload, scriptedStrategy, silentLogger, type ScriptedStrategy } from './support.ts';
+import { alert, configWith, deferred, payload, scriptedStrategy, silentLogger, waitFor, type ScriptedStrategy } from './support.ts';
 
 const RULES = `
   mode: enforce
@@ -347,6 +347,48 @@ describe('mode changes', () => {
       h.store.pruneEpisodes(new Date(h.clock.now - 3_600_000).toISOString());
     }
     expect(h.store.listActions()).toHaveLength(1);
+  });
+});
+
+describe('audit retention', () => {
+  it('housekeeping forgets finished actions once audit_retention has passed since they finished, a batch per turn, and counts them', async () => {
+    const yaml = RULES.replace('  cooldown: 0s', '  cooldown: 0s\n  audit_retention: 1h');
+    const h = harness(yaml);
+    // Five hours ago: an action, a storm's worth of copies of it, and one still waiting for approval since then.
+    const now = h.clock.now;
+    h.clock.now = now - 5 * 3_600_000;
+    h.deliver([unsynced('old', { startsAt: new Date(h.clock.now).toISOString() })]);
+    await h.engine.idle();
+    const longAgo = new Date(h.clock.now).toISOString();
+    const stale = h.store.listActions({ limit: 1 })[0]!;
+    expect(stale.state).toBe('succeeded');
+    for (let i = 0; i < 1_199; i++) {
+      const id = h.store.insertAction({ ...stale, state: 'pending' }, longAgo);
+      h.store.transition(id, ['pending'], 'skipped', longAgo, { reason: 'cooldown' });
+    }
+    const waiting = h.store.insertAction({ ...stale, state: 'pending' }, longAgo);
+    h.store.transition(waiting, ['pending'], 'awaiting_approval', longAgo);
+    // Now: three that finish now.
+    h.clock.now = now;
+    for (const queue of ['a', 'b', 'c']) h.deliver([unsynced(queue)]);
+    await h.engine.idle();
+    expect(h.store.listActions({ limit: 3 }).map((action) => action.state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    await h.engine.stop(0);
+
+    const later = harness(yaml.replace('  cooldown: 0s', '  cooldown: 0s\n  approval_timeout: 7d'), { file: h.store.file, start: false });
+    later.clock.now = now + 30 * 60_000; // the three finished half an hour ago: kept
+    later.engine.start(); // housekeeping runs at start
+    expect(await waitFor(() => later.engine.stats.actionsPruned === 1_200, 5_000)).toBe(true);
+    const left = later.store.listActions({ limit: 1000 });
+    expect(left.map((action) => action.state).sort()).toEqual(['awaiting_approval', 'succeeded', 'succeeded', 'succeeded']);
+    expect(later.store.getAction(waiting)?.state).toBe('awaiting_approval');
+    await later.engine.stop(0);
+
+    const muchLater = harness(yaml.replace('  cooldown: 0s', '  cooldown: 0s\n  approval_timeout: 7d'), { file: h.store.file, start: false });
+    muchLater.clock.now = now + 61 * 60_000;
+    muchLater.engine.start();
+    expect(await waitFor(() => muchLater.engine.stats.actionsPruned === 3, 5_000)).toBe(true);
+    expect(muchLater.store.listActions().map((action) => action.id)).toEqual([waiting]);
   });
 });
 

@@ -31,6 +31,7 @@ describe('remediation defaults', () => {
       cooldownMs: 600_000,
       breaker: { maxAttempts: 3, windowMs: 3_600_000, openForMs: 3_600_000 },
       dedupRetentionMs: 168 * 3_600_000,
+      auditRetentionMs: 2160 * 3_600_000,
       approvalTimeoutMs: 3_600_000,
       escalationWebhook: undefined,
       alertmanager: undefined,
@@ -129,6 +130,7 @@ describe('a full remediation section becomes typed settings', () => {
   cooldown: 0s
   breaker: { max_attempts: 5, window: 30m, open_for: 2h }
   dedup_retention: 7d
+  audit_retention: 30d
   approval_timeout: 15m
   escalation_webhook: { url: "https://pager.example.com/hook", bearer_token: hook-token }
   alertmanager: { url: "http://127.0.0.1:9093", check_silences: true, basic_auth: { username: am, password_env: AM_PW } }
@@ -180,6 +182,7 @@ describe('a full remediation section becomes typed settings', () => {
       cooldownMs: 0,
       breaker: { maxAttempts: 5, windowMs: 1_800_000, openForMs: 7_200_000 },
       dedupRetentionMs: 604_800_000,
+      auditRetentionMs: 30 * 86_400_000,
       approvalTimeoutMs: 900_000,
       escalationWebhook: { url: 'https://pager.example.com/hook', timeoutMs: 5_000 },
       alertmanager: { url: 'http://127.0.0.1:9093', checkSilences: true, timeoutMs: 5_000, basicAuth: { username: 'am' } },

@@ -117,3 +117,58 @@ describe('actionsInStates', () => {
     store.close();
   });
 });
+
+describe('pruneActions (audit_retention)', () => {
+  const at = (minute: number) => new Date(Date.parse(NOW) + minute * 60_000).toISOString();
+
+  /** An action created at `minute`, with two steps, left in `state` (finished a minute after it was created when final). */
+  function actionAt(store: RemediationStore, minute: number, state: 'succeeded' | 'skipped' | 'pending' | 'running' | 'awaiting_approval'): number {
+    const id = store.insertAction(newAction(`q${minute}`), at(minute));
+    for (const seq of [1, 2]) store.appendStep(id, { seq, strategy: 'notify_only', phase: 'notify', description: 'tell someone', status: 'ok', startedAt: at(minute) });
+    if (state === 'running') store.markStarted(id, at(minute));
+    if (state === 'awaiting_approval') store.transition(id, ['pending'], 'awaiting_approval', at(minute));
+    if (state === 'succeeded') {
+      store.markStarted(id, at(minute));
+      store.finish(id, 'succeeded', at(minute + 1), { durationMs: 60_000 });
+    }
+    if (state === 'skipped') store.transition(id, ['pending'], 'skipped', at(minute + 1), { reason: 'cooldown' });
+    return id;
+  }
+
+  it('forgets finished actions that finished before the line, with their steps, oldest first and a batch at a time; keeps unfinished ones however old', () => {
+    const store = new RemediationStore(file);
+    try {
+      const old = [actionAt(store, 0, 'succeeded'), actionAt(store, 1, 'skipped'), actionAt(store, 2, 'pending'), actionAt(store, 3, 'running'), actionAt(store, 4, 'awaiting_approval'), actionAt(store, 5, 'succeeded'), actionAt(store, 6, 'skipped')];
+      // Finished at minute 11, after the line at minute 10: kept, like everything newer.
+      const recent = [actionAt(store, 10, 'succeeded'), actionAt(store, 20, 'succeeded'), actionAt(store, 21, 'pending')];
+      const line = at(10);
+      expect(store.pruneActions(line, 3)).toBe(3); // minutes 0, 1 and 5: the oldest finished ones
+      expect(store.pruneActions(line, 3)).toBe(1); // minute 6
+      expect(store.pruneActions(line, 3)).toBe(0);
+      const left = store.listActions({ limit: 100 }).map((action) => action.id).sort((a, b) => a - b);
+      expect(left).toEqual([old[2], old[3], old[4], ...recent]);
+      for (const id of [old[0], old[1], old[5], old[6]]) expect(store.getAction(id as number)).toBeUndefined();
+      // Their steps went with them; the others keep theirs.
+      expect(committed((other) => other.lastStepSeq(old[0] as number))).toBe(0);
+      expect(store.getAction(recent[0] as number)?.steps).toHaveLength(2);
+      expect(store.getAction(old[2] as number)?.steps).toHaveLength(2);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('finds the line among the gaps earlier prunes left, and does nothing when every action is newer', () => {
+    const store = new RemediationStore(file);
+    try {
+      // Minutes 0-39; every third still pending, so pruning leaves holes between the ones it keeps.
+      const ids = Array.from({ length: 40 }, (_, minute) => actionAt(store, minute, minute % 3 === 0 ? 'pending' : 'succeeded'));
+      expect(store.pruneActions(at(0), 100)).toBe(0);
+      expect(store.pruneActions(at(20), 100)).toBe(12); // finished by minute 19: created 1-18, not multiples of 3
+      expect(store.pruneActions(at(30), 100)).toBe(7); // 19, 20, 22, 23, 25, 26, 28
+      const expected = ids.filter((_, minute) => minute % 3 === 0 || minute >= 29);
+      expect(store.listActions({ limit: 100 }).map((action) => action.id).sort((a, b) => a - b)).toEqual(expected);
+    } finally {
+      store.close();
+    }
+  });
+});
