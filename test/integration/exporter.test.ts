@@ -15,7 +15,7 @@ import { ManagementClient } from '../../src/rabbitmq/management/client.ts';
 import { NodeControl } from '../../src/rabbitmq/node-control.ts';
 import { parseExposition, type Sample } from '../support/exposition.ts';
 import { promtoolCheckMetrics } from '../support/promtool.ts';
-import { REPO_ROOT, blackHole, waitFor } from './support.ts';
+import { REPO_ROOT, blackHole, countingProxy, waitFor } from './support.ts';
 
 const base = loadConfigFile(join(REPO_ROOT, 'warren.example.yml'));
 const local = base.clusters.get('local')!;
@@ -338,9 +338,29 @@ describe('exporter against the real cluster', () => {
     expect(await waitFor(recovered, 60_000, 1_000)).toBe(true);
   });
 
-  it('shares one scrape between concurrent requests', async () => {
-    const [a, b] = await Promise.all([scrape(exporter.server), scrape(exporter.server)]);
-    expect(value(a.samples, 'warren_scrape_duration_seconds', {})).toBe(value(b.samples, 'warren_scrape_duration_seconds', {}));
+  it('shares one scrape between concurrent requests: the broker is asked once (an HA Prometheus pair)', async () => {
+    // Every node's management API behind a proxy that counts requests and slows each by 300 ms, so
+    // the second scrape surely arrives while the first is fetching.
+    const proxy = await countingProxy(new URL(local.nodes[0]!.managementUrl), 300);
+    const proxied: ClusterConfig = { ...local, name: 'proxied', nodes: local.nodes.map((node) => ({ ...node, managementUrl: proxy.url })) };
+    const server = await serve(configWith({ healthChecks: { intervalMs: 3_600_000 } }, [proxied]));
+    try {
+      // The scrape's own reads (the health-check round at start reads the overview without statistics).
+      const overviews = () => proxy.requests.filter((request) => request === 'GET /api/overview').length;
+      const nodeReads = () => proxy.requests.filter((request) => request === 'GET /api/nodes').length;
+      const [a, b] = await Promise.all([scrape(server.server, '/probe?target=proxied'), scrape(server.server, '/probe?target=proxied')]);
+      for (const { samples } of [a, b]) expect(value(samples, 'rabbitmq_up', { cluster: 'proxied' })).toBe(1);
+      expect(value(a.samples, 'warren_scrape_duration_seconds', {})).toBe(value(b.samples, 'warren_scrape_duration_seconds', {}));
+      expect(overviews(), proxy.requests.join('\n')).toBe(1);
+      expect(nodeReads()).toBe(1);
+      // A scrape after those is a new fetch.
+      await scrape(server.server, '/probe?target=proxied');
+      expect(overviews()).toBe(2);
+      expect(nodeReads()).toBe(2);
+    } finally {
+      await server.close();
+      await proxy.close();
+    }
   });
 
   it('filters queues with anchored regexes and caps them at the deepest N', async () => {

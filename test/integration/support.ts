@@ -1,6 +1,6 @@
 // Shared wiring for integration tests: the local stack's config and clients on it.
 import { once } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { localStackConfig } from '../../src/config/load.ts';
 import { LOCAL_CLUSTER_NAME, localStackDir } from '../../src/config/local-stack.ts';
 import type { ClusterConfig } from '../../src/config/types.ts';
@@ -30,6 +30,44 @@ export async function blackHole(): Promise<{ port: number; close: () => Promise<
   if (address === null || typeof address === 'string') throw new Error('no port');
   return {
     port: address.port,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+/**
+ * A real TCP proxy on loopback in front of `target` (an HTTP server) that records each HTTP request
+ * line passing through ("GET /api/overview") and holds every piece of a request `delayMs` before
+ * forwarding it, so that a request is surely still in flight while another arrives.
+ */
+export async function countingProxy(target: URL, delayMs: number): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
+  const requests: string[] = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString('latin1').matchAll(/^(GET|HEAD|POST|PUT|DELETE) (\S+) HTTP\/1\.1\r$/gm)) requests.push(`${line[1]} ${line[2]}`);
+      setTimeout(() => upstream.write(chunk), delayMs);
+    });
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    requests,
     close: async () => {
       for (const socket of sockets) socket.destroy();
       server.close();
