@@ -1,6 +1,6 @@
 // Which configuration a command uses: --config, then $WARREN_CONFIG, then ./warren.yml, then the
 // built-in defaults that point at the local stack. A ConfigSource is that choice in plain data, so a
-// worker (the remediation engine's process, the inbox writer's thread) can load the same
+// worker (the remediation engine's process) can load the same
 // configuration the command did.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

@@ -76,7 +76,7 @@ function start(port: CallPort, data: RemediatorWorkerData, engine: EngineState):
 
 /**
  * Background work yields to the acknowledgement path: when the cores are busy (an alert storm keeps
- * the engine running flat out), the HTTP and inbox threads get the CPU first, and so do their
+ * the engine running flat out), the remediator's own threads get the CPU first, and so do their
  * garbage-collection helpers, which are this process's no longer. On Linux nice is per thread and
  * threads inherit it when created: V8's threads exist already, so each is lowered (/proc/self/task);
  * later ones start from the main thread's value. Best effort: where it is not allowed, the engine

@@ -1,5 +1,5 @@
-// The remediation engine. It routes what the inbox holds (deliveries already acknowledged, see
-// inbox.ts and intake.ts): each alert is deduplicated, matched to rules and turned into actions in
+// The remediation engine. It routes what the inbox holds (deliveries committed, and acknowledged or
+// about to be, see inbox.ts and intake.ts): each alert is deduplicated, matched to rules and turned into actions in
 // the state file, together with how far routing has got. The work happens afterwards in a worker
 // that applies the guards (pause, maintenance windows, cooldowns, circuit breaker, silences, target
 // locks, mode) and runs each action's strategy chain.
@@ -388,8 +388,10 @@ export class RemediationEngine {
     const routedBelow = this.#routedBelow;
     try {
       // What was routed may not be on disk in the inbox yet (its flush follows the commit, and with
-      // `write` the acknowledgement too): it goes first, so that the state never records routing
-      // past deliveries a power loss could undo.
+      // `write` the acknowledgement too): it goes first, so that this flush of the state does not
+      // record routing past deliveries a power loss could undo. (The state's log also reaches the
+      // disk at other moments; start() recovers a state ahead of its inbox.) Only then may the
+      // inbox forget what is routed.
       this.#deps.inbox.syncToDisk();
       this.#store.syncToDisk();
       this.#deps.onRouted?.(routedBelow);

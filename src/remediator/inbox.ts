@@ -64,6 +64,7 @@ export class Inbox {
   #directoryFlushed = false;
   /** The log file, open for flushing once the first commit has created it. */
   #log: FileHandle | undefined;
+  #closed = false;
   readonly #onFlushError: ((error: WarrenError) => void) | undefined;
 
   /**
@@ -148,18 +149,28 @@ export class Inbox {
     return this.#nextFlush;
   }
 
-  /** Never rejects: a failure is kept in #flushError and reported to onFlushError. */
+  /**
+   * Never rejects: a failure is kept in #flushError and reported to onFlushError. After `close()`
+   * it does nothing more: close flushed what this flush had not reached, and a datasync already
+   * under way still completes (FileHandle.close waits for it).
+   */
   async #flushLog(): Promise<void> {
     this.#unflushed = false;
-    if (this.#flushError !== undefined || !this.#db.isOpen) return;
+    if (this.#flushError !== undefined || this.#closed) return;
     try {
       // The log file is the one SQLite commits to; flushing it makes those commits durable (as a
       // checkpoint would). Kept open: SQLite keeps the same log while this connection is open, and
       // each trip through the thread pool is a wait on the acknowledgement's path.
-      this.#log ??= await open(`${this.file}-wal`, 'r');
-      await this.#log.datasync();
+      let log = this.#log;
+      if (!log) {
+        log = await open(`${this.file}-wal`, 'r');
+        if (this.#closed) return void log.close().catch(() => undefined);
+        this.#log = log;
+      }
+      await log.datasync();
+      if (this.#closed) return;
       // A log removed under SQLite (by hand, a cleanup job) takes every later commit with it.
-      if (fstatSync(this.#log.fd).nlink === 0) throw new Error(`${this.file}-wal was removed while in use`);
+      if (fstatSync(log.fd).nlink === 0) throw new Error(`${this.file}-wal was removed while in use`);
       if (!this.#directoryFlushed) {
         // Once: the log's own entry in its directory, for a log created since the file was opened.
         const directory = await open(dirname(this.file), 'r');
@@ -177,7 +188,7 @@ export class Inbox {
       this.#flushError = new WarrenError('STATE_UNAVAILABLE', `the inbox's log could not be flushed to disk: ${describeError(error)}`, { cause: error });
       this.#onFlushError?.(this.#flushError);
     } finally {
-      if (this.#unflushed && this.#acknowledgeAfter === 'write' && this.#db.isOpen) this.#flushSoon();
+      if (this.#unflushed && this.#acknowledgeAfter === 'write' && !this.#closed) this.#flushSoon();
     }
   }
 
@@ -253,12 +264,16 @@ export class Inbox {
     this.#forgetTimer = undefined;
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
-    // What was committed is flushed before the process goes (a flush under way may still finish after).
-    if (this.#unflushed) {
+    this.#closed = true;
+    // What was committed is flushed before the process goes (a flush under way finishes by itself).
+    if (this.#unflushed && this.#flushError === undefined) {
       try {
         this.syncToDisk();
-      } catch {
+      } catch (error) {
+        // Acknowledged deliveries (`write`) may be lost; those waiting for a flush are answered 500.
         // Closing goes on: SQLite's own close checkpoints what it can.
+        this.#flushError = new WarrenError('STATE_UNAVAILABLE', `the inbox's log could not be flushed to disk on closing: ${describeError(error)}`, { cause: error });
+        this.#onFlushError?.(this.#flushError);
       }
     }
     this.#unflushed = false;

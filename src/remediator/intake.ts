@@ -69,24 +69,32 @@ export class Intake {
 
   #commit(): void {
     this.#scheduled = false;
-    const batch = this.#waiting.splice(0, MAX_BATCH);
-    if (batch.length === 0) return;
-    let ids: number[];
-    try {
-      ids = this.#persist(batch.map((w) => w.json));
-    } catch (error) {
-      for (const waiting of batch) waiting.reject(error);
-      if (this.#waiting.length > 0) this.#schedule();
-      return;
+    // Everything waiting, in transactions of at most MAX_BATCH, then one wait for all of them.
+    const committed: { batch: Waiting[]; ids: number[] }[] = [];
+    while (this.#waiting.length > 0) {
+      const batch = this.#waiting.splice(0, MAX_BATCH);
+      try {
+        committed.push({ batch, ids: this.#persist(batch.map((w) => w.json)) });
+      } catch (error) {
+        for (const waiting of batch) waiting.reject(error);
+      }
     }
-    this.#onPersisted();
+    if (committed.length === 0) return;
     // Deliveries that arrive meanwhile wait, and are committed together once the flush is done: one
     // transaction and one flush for all of them, and no write to the log while it is being flushed.
     this.#awaitingFlush = true;
-    this.#acknowledgeable()
+    Promise.resolve()
+      .then(() => {
+        this.#onPersisted();
+        return this.#acknowledgeable();
+      })
       .then(
-        () => batch.forEach((waiting, i) => waiting.resolve({ ok: true, delivery: ids[i] as number, alerts: waiting.alerts })),
-        (error: unknown) => batch.forEach((waiting) => waiting.reject(error)),
+        () => {
+          for (const { batch, ids } of committed) batch.forEach((waiting, i) => waiting.resolve({ ok: true, delivery: ids[i] as number, alerts: waiting.alerts }));
+        },
+        (error: unknown) => {
+          for (const { batch } of committed) for (const waiting of batch) waiting.reject(error);
+        },
       )
       .finally(() => {
         this.#awaitingFlush = false;

@@ -108,9 +108,10 @@ export interface InboxPosition {
   id: number;
   routed: number;
   /**
-   * With `routed` > 0: when the delivery half routed was received. A power loss with
-   * `acknowledge_after: write` can undo the inbox's last rows and give their ids to new deliveries;
-   * a new delivery with the same id is then routed from its first alert.
+   * With `routed` > 0: when the delivery half routed was received. A power loss can undo the
+   * inbox's last rows after the state recorded routing into them (the engine routes rows before
+   * their flush is done) and give their ids to new deliveries; a new delivery with the same id is
+   * then routed from its first alert.
    */
   receivedAt?: string | undefined;
 }
@@ -398,11 +399,13 @@ export class RemediationStore {
   pruneActions(before: string, limit: number): number {
     const createdAt = (atLeastId: number) => this.#statements.get('SELECT id, created_at FROM actions WHERE id >= ? ORDER BY id LIMIT 1').get(atLeastId) as { id: number; created_at: string } | undefined;
     const first = createdAt(0);
-    if (!first || String(first.created_at) >= before) return 0;
-    // The last id created before `before`: created_at grows with the id. After the clock steps back,
-    // actions created before the step wait until the line has passed the step: late, never wrong.
-    let low = Number(first.id);
+    if (!first) return 0;
     let high = Number((this.#statements.get('SELECT MAX(id) AS id FROM actions').get() as { id: number }).id);
+    // The last id created before `before`: created_at grows with the id. Where the clock stepped
+    // back, actions created before the step wait until the line has passed the step: late, never
+    // wrong. An oldest action dated after the line (a clock that ran ahead) would hide every other:
+    // then the whole table is the range (the finished_at condition alone decides).
+    let low = String(first.created_at) < before ? Number(first.id) : high;
     while (low < high) {
       const middle = Math.ceil((low + high) / 2);
       const row = createdAt(middle);

@@ -32,7 +32,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Counts the flushes (datasync through node:fs/promises, as the inbox flushes) of each file's SQLite log. */
+/** Counts the completed flushes (datasync through node:fs/promises, as the inbox flushes) of each file's SQLite log. */
 async function countLogFlushes() {
   const probe = await open(dir, 'r');
   const prototype = Object.getPrototypeOf(probe) as FileHandle;
@@ -41,8 +41,7 @@ async function countLogFlushes() {
   const counts = new Map<string, number>();
   prototype.datasync = function (this: FileHandle) {
     const path = readlinkSync(`/proc/self/fd/${this.fd}`);
-    counts.set(path, (counts.get(path) ?? 0) + 1);
-    return original.call(this);
+    return original.call(this).then(() => void counts.set(path, (counts.get(path) ?? 0) + 1));
   };
   return {
     count: (file: string) => counts.get(`${file}-wal`) ?? 0,
@@ -330,14 +329,18 @@ describe('Intake (validation and group commit)', () => {
     const inbox = new Inbox(file, { onFlushError: (error) => failures.push(error) });
     const flushes = await countLogFlushes();
     try {
+      // How many flushes had completed when each delivery became acknowledgeable.
+      const settledAfter: Record<string, number> = {};
+      const track = (name: string, promise: Promise<void>) => promise.then(() => void (settledAfter[name] = flushes.count(file)));
       inbox.add(['{"n":1}'], new Date().toISOString());
-      const first = inbox.acknowledgeable();
+      const first = track('first', inbox.acknowledgeable());
       // Committed while the first flush runs: these wait for a second one, which they share.
       inbox.add(['{"n":2}'], new Date().toISOString());
-      const second = inbox.acknowledgeable();
+      const second = track('second', inbox.acknowledgeable());
       inbox.add(['{"n":3}'], new Date().toISOString());
-      const third = inbox.acknowledgeable();
+      const third = track('third', inbox.acknowledgeable());
       await Promise.all([first, second, third]);
+      expect(settledAfter).toEqual({ first: 1, second: 2, third: 2 });
       expect(flushes.count(file)).toBe(2);
       await inbox.acknowledgeable(); // nothing new: no flush
       expect(flushes.count(file)).toBe(2);
@@ -351,6 +354,61 @@ describe('Intake (validation and group commit)', () => {
       flushes.restore();
       inbox.close();
     }
+  });
+
+  it('closing while a flush runs is not a failed flush: what waited for it is acknowledged, and nothing is reported', async () => {
+    for (const acknowledgeAfter of ['flush', 'write'] as const) {
+      const file = join(dir, `closing-${acknowledgeAfter}.inbox.db`);
+      const failures: unknown[] = [];
+      const inbox = new Inbox(file, { acknowledgeAfter, onFlushError: (error) => failures.push(error) });
+      inbox.add(['{"n":1}'], new Date().toISOString());
+      const flushed = inbox.flushed(); // under way (opening the log, or in its datasync)
+      inbox.add(['{"n":2}'], new Date().toISOString());
+      const next = inbox.flushed(); // queued behind it; close flushes this one's commit itself
+      inbox.close();
+      await expect(flushed).resolves.toBeUndefined();
+      await expect(next).resolves.toBeUndefined();
+      expect(failures).toEqual([]);
+      const reopened = new Inbox(file);
+      expect(reopened.countFrom(0)).toBe(2);
+      reopened.close();
+    }
+  });
+
+  it('the intake answers a delivery only once it may be acknowledged; those arriving meanwhile are committed together, all of them, and share one flush', async () => {
+    const commits: number[] = [];
+    const flushes: { resolve: () => void; reject: (error: Error) => void }[] = [];
+    const intake = new Intake(
+      (payloadJsons) => {
+        commits.push(payloadJsons.length);
+        return payloadJsons.map((_, i) => commits.length * 1000 + i);
+      },
+      () => undefined,
+      () => new Promise<void>((resolve, reject) => flushes.push({ resolve, reject })),
+    );
+    let answered = false;
+    const first = intake.accept(body([alert({ alertname: 'First' })])).then((outcome) => ((answered = true), outcome));
+    expect(await waitFor(() => flushes.length === 1, 1_000)).toBe(true);
+    expect(commits).toEqual([1]);
+    // 100 arrive while that flush runs: none is committed until it is done.
+    const meanwhile = Array.from({ length: 100 }, (_, n) => intake.accept(body([alert({ alertname: `Meanwhile${n}` })])));
+    await sleep(20);
+    expect(answered).toBe(false); // committed, not flushed: no answer yet
+    expect(commits).toEqual([1]);
+    flushes[0]!.resolve();
+    expect(await first).toMatchObject({ ok: true, delivery: 1000 });
+    // Then all of them: two transactions (64 + 36), one flush.
+    expect(await waitFor(() => flushes.length === 2, 1_000)).toBe(true);
+    expect(commits).toEqual([1, 64, 36]);
+    // That flush fails: all 100 are rejected (answered 500, Alertmanager retries).
+    flushes[1]!.reject(new Error('flush failed'));
+    const settled = await Promise.allSettled(meanwhile);
+    expect(settled.map((outcome) => (outcome.status === 'rejected' ? (outcome.reason as Error).message : 'answered'))).toEqual(Array(100).fill('flush failed'));
+    // The intake goes on with the next delivery (the remediator itself stops on a failed flush: engine-process tests).
+    const later = intake.accept(body([alert({ alertname: 'Later' })]));
+    expect(await waitFor(() => flushes.length === 3, 1_000)).toBe(true);
+    flushes[2]!.resolve();
+    expect(await later).toMatchObject({ ok: true, delivery: 4000 });
   });
 
   it('opening waits for a lock another process holds (the inbox writer and the engine open a new inbox at the same time)', async () => {

@@ -172,3 +172,18 @@ describe('pruneActions (audit_retention)', () => {
     }
   });
 });
+
+describe('pruneActions when the clock ran ahead', () => {
+  it('an oldest action dated in the future does not hide the others', () => {
+    const store = new RemediationStore(file);
+    try {
+      const future = store.insertAction(newAction('future'), '2030-01-01T00:00:00.000Z');
+      const old = store.insertAction(newAction('old'), NOW);
+      store.transition(old, ['pending'], 'skipped', NOW, { reason: 'cooldown' });
+      expect(store.pruneActions(new Date(Date.parse(NOW) + 3_600_000).toISOString(), 100)).toBe(1);
+      expect(store.listActions().map((action) => action.id)).toEqual([future]);
+    } finally {
+      store.close();
+    }
+  });
+});
