@@ -13,6 +13,7 @@ import { amqpProbeCollector } from './collectors/amqp-probe.ts';
 import { healthChecksCollector } from './collectors/health-checks.ts';
 import { healthScoreCollector } from './collectors/health-score.ts';
 import { hostCollector } from './collectors/host.ts';
+import { processCollector } from './collectors/process.ts';
 import { nodesCollector } from './collectors/nodes.ts';
 import { overviewCollector } from './collectors/overview.ts';
 import { queuesCollector } from './collectors/queues.ts';
@@ -78,12 +79,12 @@ export function createExporterApp(deps: ExporterDeps): ExporterApp {
     return found;
   }
 
-  /** /metrics adds the host warren runs on; /probe reports the target cluster only. */
+  /** /metrics adds the host warren runs on and the exporter's own process; /probe reports the target cluster only. */
   function scraperFor(name: string, withHost: boolean): ClusterScraper {
     const key = `${name}\u0000${withHost}`;
     let scraper = scrapers.get(key);
     if (!scraper) {
-      scraper = new ClusterScraper(resourcesFor(clusterNamed(config, name)), collectorsFor(settings, withHost ? deps.hostSampler : undefined), { now: deps.now });
+      scraper = new ClusterScraper(resourcesFor(clusterNamed(config, name)), collectorsFor(settings, withHost ? deps.hostSampler : undefined, withHost), { now: deps.now });
       scrapers.set(key, scraper);
     }
     return scraper;
@@ -149,13 +150,15 @@ export function createExporterApp(deps: ExporterDeps): ExporterApp {
 
 /**
  * The collectors of one cluster's scrapes, in the order docs/metrics.md lists them. Host metrics
- * need `sampler`; without it the health score covers the cluster only.
+ * need `sampler`; without it the health score covers the cluster only. `ownProcess` adds the
+ * exporter's process metrics (on /metrics, not on /probe).
  */
-export function collectorsFor(settings: ExporterSettings, sampler: Pick<HostSampler, 'latest'> | undefined): Collector[] {
+export function collectorsFor(settings: ExporterSettings, sampler: Pick<HostSampler, 'latest'> | undefined, ownProcess = false): Collector[] {
   const collectors: Collector[] = [overviewCollector, nodesCollector, queuesCollector, healthChecksCollector];
   if (settings.amqpProbe.enabled) collectors.push(amqpProbeCollector);
   if (sampler) collectors.push(hostCollector(sampler));
   collectors.push(healthScoreCollector(sampler));
+  if (ownProcess) collectors.push(processCollector);
   return collectors;
 }
 

@@ -10,7 +10,8 @@ import { WarrenError, describeError } from '../errors.ts';
 import { basicAuthAccepts, secretsEqual } from '../http/basic-auth.ts';
 import { send, sendJson } from '../http/respond.ts';
 import type { Logger } from '../logging.ts';
-import { TEXT_CONTENT_TYPE } from '../metrics/registry.ts';
+import { processSnapshot, writeProcessMetrics } from '../metrics/process.ts';
+import { MetricRegistry, TEXT_CONTENT_TYPE } from '../metrics/registry.ts';
 import type { ClusterAccess, RemediationEngine } from './engine.ts';
 import { createEngineRuntime } from './engine-runtime.ts';
 import { inlineBackend, separateBackend, type EngineClient, type RemediatorBackend, type RemediatorWorkerData } from './engine-host.ts';
@@ -163,7 +164,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
     if (path === '/-/healthy' || path === '/-/ready') return send(response, 200, 'text/plain; charset=utf-8', 'OK\n');
     if (path === '/metrics') {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(response, 'GET, HEAD');
-      return send(response, 200, TEXT_CONTENT_TYPE, await engine.metrics([...webhookRequests]));
+      return send(response, 200, TEXT_CONTENT_TYPE, (await engine.metrics([...webhookRequests])) + ownProcessMetrics());
     }
     if (!path.startsWith('/api/v1/')) return sendJson(response, 404, { error: `no route ${path}` });
     // Browsers send Origin on cross-site requests; Alertmanager and curl do not. Refusing it keeps a
@@ -250,6 +251,13 @@ function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'to
     request.once('end', () => resolve(Buffer.concat(chunks)));
     request.once('error', reject);
   });
+}
+
+/** process_* of the process that serves HTTP (the engine's own are warren_remediation_engine_process_*). */
+function ownProcessMetrics(): string {
+  const registry = new MetricRegistry();
+  writeProcessMetrics(registry, processSnapshot());
+  return registry.render();
 }
 
 function methodNotAllowed(response: ServerResponse, allow: string): void {

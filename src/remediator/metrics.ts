@@ -1,5 +1,6 @@
 // /metrics of the remediator: a fresh registry per scrape, read from the engine's counters and the
 // durable state (open breakers, actions by state), so nothing is set from an async collect.
+import { processSnapshot, writeProcessMetrics } from '../metrics/process.ts';
 import { MetricRegistry } from '../metrics/registry.ts';
 import type { RemediationEngine } from './engine.ts';
 import type { RemediationStore } from './store.ts';
@@ -40,5 +41,7 @@ export function renderRemediatorMetrics(engine: RemediationEngine, store: Remedi
   registry.gauge('warren_remediation_inbox', 'Webhook deliveries persisted and not yet routed (deduplicated, matched to rules).').set([], engine.inboxSize);
   registry.gauge('warren_remediation_locks_held', 'Target locks held by running actions.').set([], engine.locks.size);
   registry.gauge('warren_remediation_paused', '1 while remediation is paused (POST /api/v1/pause).').set([], engine.paused ? 1 : 0);
+  // The process this runs in: the engine's own under `warren remediator` (process_* is the HTTP side's).
+  writeProcessMetrics(registry, processSnapshot(), 'warren_remediation_engine_process', "the process the remediation engine runs in");
   return registry.renderChunks();
 }

@@ -169,6 +169,7 @@ describe('exporter against the real cluster', () => {
       expect(value(samples, 'warren_scrape_collector_duration_seconds', { collector })).toBeGreaterThanOrEqual(0);
     }
     expect(value(samples, 'rabbitmq_up', { cluster: 'local' })).toBe(1);
+    expect(value(samples, 'process_resident_memory_bytes', {})).toBeGreaterThan(0); // the exporter's own process, on /metrics
     expect(value(samples, 'warren_health_checks_age_seconds', { cluster: 'local' })).toBeGreaterThanOrEqual(0);
     for (const check of ['alarms', 'virtual-hosts']) expect(value(samples, 'warren_health_check_passing', { check, node: '' }), check).toBe(1);
     for (const node of ['rabbit1@localhost', 'rabbit2@localhost', 'rabbit3@localhost']) {
@@ -260,7 +261,7 @@ describe('exporter against the real cluster', () => {
       // The host: what the kernel says about this machine.
       expect(value(samples, 'warren_host_memory_total_bytes', {})).toBe(totalmem());
       expect(value(samples, 'warren_host_cpus', {})).toBe(cpus().length);
-      for (const collector of ['overview', 'nodes', 'queues', 'health_checks', 'amqp_probe', 'host', 'health_score']) {
+      for (const collector of ['overview', 'nodes', 'queues', 'health_checks', 'amqp_probe', 'host', 'health_score', 'process']) {
         expect(value(samples, 'warren_scrape_collector_success', { collector }), `${collector}: ${logLines.slice(-5).join('')}`).toBe(1);
       }
       const lint = await promtoolCheckMetrics(text);
@@ -397,6 +398,8 @@ describe('exporter when the broker is unreachable', () => {
         expect(status, target).toBe(200);
         expect(value(samples, 'rabbitmq_up', { cluster: target })).toBe(0);
         expect(value(samples, 'warren_scrape_collector_success', { collector: 'nodes' })).toBe(0);
+        // /probe reports its target only: not the exporter's own process.
+        expect(samples.filter((sample) => sample.name.startsWith('process_'))).toEqual([]);
       }
       // A broker that refuses connections is known to be down: the cluster score says so.
       const { samples } = await scrape(server.server, '/probe?target=dead');

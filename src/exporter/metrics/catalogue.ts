@@ -45,7 +45,7 @@ async function definitionsFor(settings: ExporterSettings, answers: CatalogueAnsw
   registerScrapeFamilies(scraperRegistry);
   const entries = definitionsOf(scraperRegistry, SCRAPER_SOURCE);
   // A sampler without a sample: the host collector registers its families, then throws.
-  for (const collector of collectorsFor(settings, { latest: () => undefined })) {
+  for (const collector of collectorsFor(settings, { latest: () => undefined }, true)) {
     const ctx = scrapeContext(settings, answers);
     await collector.collect(ctx).catch(() => undefined); // what was registered before a throw is all we need
     entries.push(...definitionsOf(ctx.registry, collector.name));

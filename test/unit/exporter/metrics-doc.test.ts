@@ -14,7 +14,7 @@ describe('metric catalogue', () => {
   it('lists the scraper and every collector, each with families', async () => {
     const catalogue = await metricCatalogue();
     const sources = [...new Set(catalogue.map((entry) => entry.source))];
-    expect(sources).toEqual(['scrape', 'overview', 'nodes', 'queues', 'health_checks', 'amqp_probe', 'host', 'health_score']);
+    expect(sources).toEqual(['scrape', 'overview', 'nodes', 'queues', 'health_checks', 'amqp_probe', 'host', 'health_score', 'process']);
     expect(catalogue.map((entry) => entry.name)).toEqual(expect.arrayContaining(['rabbitmq_up', 'rabbitmq_queue_messages', 'warren_host_load1', 'warren_health_score']));
   });
 
@@ -24,8 +24,9 @@ describe('metric catalogue', () => {
   });
 
   it('follows the Prometheus naming conventions', async () => {
-    for (const { name, type, labelNames, help } of await metricCatalogue()) {
-      expect(name, name).toMatch(/^(rabbitmq|warren)_[a-z0-9_]+$/);
+    for (const { name, type, labelNames, help, source } of await metricCatalogue()) {
+      // process_*: the client libraries' names for a target's own process, which dashboards expect.
+      expect(name, name).toMatch(source === 'process' ? /^process_[a-z0-9_]+$/ : /^(rabbitmq|warren)_[a-z0-9_]+$/);
       expect(name.endsWith('_total'), `${name}: only counters end in _total`).toBe(type === 'counter');
       expect(help, `${name} has help`).not.toBe('');
       for (const label of labelNames) expect(label, `${name} label`).toMatch(/^[a-z][a-z0-9_]*$/);

@@ -105,6 +105,14 @@ describe('the engine in a process of its own', () => {
     expect(metrics.text).toContain('warren_remediation_webhook_requests_total{code="200"} 1');
     expect(metrics.text).toContain('warren_remediation_actions_total{strategy="notify_only",result="planned"} 2');
     expect(metrics.text).toContain('warren_remediation_paused 1');
+    // Both processes report themselves: process_* the HTTP side, warren_remediation_engine_process_* the engine's.
+    const sample = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics.text)?.[1]);
+    const engineRss = sample('warren_remediation_engine_process_resident_memory_bytes');
+    const measuredRss = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${enginePid}/status`, 'utf8'))?.[1]) * 1024;
+    expect(engineRss).toBeGreaterThan(measuredRss / 2);
+    expect(engineRss).toBeLessThan(measuredRss * 2);
+    expect(sample('process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(sample('warren_remediation_engine_process_start_time_seconds')).toBeGreaterThanOrEqual(sample('process_start_time_seconds'));
     await app.close(0);
     expect(isRunning(enginePid)).toBe(false);
 
