@@ -8,9 +8,9 @@ import type { MetricRegistry } from './registry.ts';
 export interface ProcessSnapshot {
   cpuSeconds: number;
   residentBytes: number;
-  heapBytes: number;
   startTimeSeconds: number;
   /** Linux only (/proc/self). */
+  heapBytes?: number | undefined;
   virtualBytes?: number | undefined;
   openFds?: number | undefined;
   maxFds?: number | undefined;
@@ -19,12 +19,15 @@ export interface ProcessSnapshot {
 /** This process, now. */
 export function processSnapshot(): ProcessSnapshot {
   const cpu = process.cpuUsage();
-  const memory = process.memoryUsage();
+  const memory = { rss: process.memoryUsage.rss() };
   return {
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     residentBytes: memory.rss,
-    heapBytes: memory.heapTotal,
-    startTimeSeconds: Math.round(Date.now() / 1000 - process.uptime()),
+    // Fixed for the process's life: recomputing it from the wall clock and the uptime would let
+    // clock adjustments move it, and an alert on its changes ("restarted") fire for nothing.
+    startTimeSeconds: Math.floor(performance.timeOrigin / 1000),
+    // As prom-client reports it: the data segment (VmData), not V8's heap alone.
+    heapBytes: procStatusKib('VmData'),
     virtualBytes: procStatusKib('VmSize'),
     openFds: openFileDescriptors(),
     maxFds: maxFileDescriptors(),
@@ -38,8 +41,9 @@ export function processSnapshot(): ProcessSnapshot {
 export function writeProcessMetrics(registry: MetricRegistry, snapshot: ProcessSnapshot, prefix = 'process', whose = 'the process'): void {
   registry.counter(`${prefix}_cpu_seconds_total`, `User and system CPU time of ${whose}, seconds.`).set([], snapshot.cpuSeconds);
   registry.gauge(`${prefix}_resident_memory_bytes`, `Resident memory of ${whose}, bytes.`).set([], snapshot.residentBytes);
-  registry.gauge(`${prefix}_heap_bytes`, `V8 heap of ${whose}, bytes.`).set([], snapshot.heapBytes);
   registry.gauge(`${prefix}_start_time_seconds`, `Start time of ${whose}, seconds since the epoch (a change means it restarted).`).set([], snapshot.startTimeSeconds);
+  const heap = registry.gauge(`${prefix}_heap_bytes`, `Data segment of ${whose} (VmData: heaps, V8's among them), bytes.`);
+  if (snapshot.heapBytes !== undefined) heap.set([], snapshot.heapBytes);
   const virtual = registry.gauge(`${prefix}_virtual_memory_bytes`, `Virtual memory of ${whose}, bytes.`);
   if (snapshot.virtualBytes !== undefined) virtual.set([], snapshot.virtualBytes);
   const open = registry.gauge(`${prefix}_open_fds`, `Open file descriptors of ${whose}.`);

@@ -137,9 +137,12 @@ describe('exporter against the real cluster', () => {
         const stats = (await api.queue(VHOST, queue)).data.message_stats;
         return { publish: stats?.publish, deliver: stats?.deliver, ack: stats?.ack };
       };
+      let last = '';
       const agrees = async () => {
         const { samples } = await scrape(counting.server);
         const want = await expected();
+        const got = ['published', 'delivered', 'ack'].map((kind) => value(samples, `rabbitmq_queue_messages_${kind}_total`, labels));
+        last = `API ${JSON.stringify(want)}, scrape ${JSON.stringify(got)}, counters age ${value(samples, 'warren_queue_counters_age_seconds', { cluster: 'local' })}`;
         return (
           want.publish === 7 &&
           want.ack === 4 &&
@@ -148,7 +151,7 @@ describe('exporter against the real cluster', () => {
           value(samples, 'rabbitmq_queue_messages_ack_total', labels) === want.ack
         );
       };
-      expect(await waitFor(agrees, 40_000, 1_000)).toBe(true);
+      expect(await waitFor(agrees, 40_000, 1_000), last).toBe(true);
       const { samples } = await scrape(counting.server);
       // A queue without traffic counts 0; the data's age is exported.
       expect(value(samples, 'rabbitmq_queue_messages_published_total', { vhost: VHOST, queue: 'counted-idle' })).toBe(0);
@@ -393,8 +396,8 @@ describe('exporter when the broker is unreachable', () => {
       for (const target of ['dead', 'hung']) {
         const started = Date.now();
         const { status, samples } = await scrape(server.server, `/probe?target=${target}`, { 'X-Prometheus-Scrape-Timeout-Seconds': '3' });
-        // Within Prometheus's deadline (with room for a loaded machine), or Prometheus would record a failed scrape instead.
-        expect(Date.now() - started, target).toBeLessThan(3_000 + 1_500);
+        // Within Prometheus's deadline (the exporter keeps a margin of its own), or Prometheus would record a failed scrape instead.
+        expect(Date.now() - started, target).toBeLessThan(3_000);
         expect(status, target).toBe(200);
         expect(value(samples, 'rabbitmq_up', { cluster: target })).toBe(0);
         expect(value(samples, 'warren_scrape_collector_success', { collector: 'nodes' })).toBe(0);

@@ -53,9 +53,16 @@ export async function countingProxy(target: URL, delayMs: number): Promise<{ url
       socket.on('error', () => undefined);
       socket.on('close', () => sockets.delete(socket));
     }
+    // Whole lines only: a request line split across two pieces is counted once it is complete.
+    let partial = '';
     client.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString('latin1').matchAll(/^(GET|HEAD|POST|PUT|DELETE) (\S+) HTTP\/1\.1\r$/gm)) requests.push(`${line[1]} ${line[2]}`);
-      setTimeout(() => upstream.write(chunk), delayMs);
+      const lines = (partial + chunk.toString('latin1')).split('\r\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const request = /^(GET|HEAD|POST|PUT|DELETE) (\S+) HTTP\/1\.1$/.exec(line);
+        if (request) requests.push(`${request[1]} ${request[2]}`);
+      }
+      setTimeout(() => !upstream.destroyed && upstream.write(chunk), delayMs);
     });
     upstream.pipe(client);
     client.on('close', () => upstream.destroy());

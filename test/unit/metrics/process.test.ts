@@ -26,12 +26,14 @@ describe('processSnapshot', () => {
     expect(during.virtualBytes).toBeGreaterThan(kib('VmSize') * 0.8);
     expect(during.virtualBytes).toBeLessThan(kib('VmSize') * 1.2);
     expect(during.residentBytes).toBeGreaterThan(kib('VmRSS') * 0.8);
+    expect(during.heapBytes).toBeGreaterThan(kib('VmData') * 0.8);
     expect(Math.abs(during.startTimeSeconds - (Date.now() / 1000 - process.uptime()))).toBeLessThanOrEqual(1);
+    expect(processSnapshot().startTimeSeconds).toBe(before.startTimeSeconds); // fixed, not recomputed
   });
 
   it('renders under the client libraries\' names, or under a prefix for another process', () => {
     const registry = new MetricRegistry();
-    writeProcessMetrics(registry, { cpuSeconds: 1.5, residentBytes: 100, heapBytes: 50, startTimeSeconds: 1_700_000_000 });
+    writeProcessMetrics(registry, { cpuSeconds: 1.5, residentBytes: 100, startTimeSeconds: 1_700_000_000 });
     writeProcessMetrics(registry, { cpuSeconds: 2, residentBytes: 200, heapBytes: 60, startTimeSeconds: 1_700_000_001, openFds: 9, maxFds: 1024, virtualBytes: 4096 }, 'warren_remediation_engine_process', 'the engine');
     const text = registry.render();
     expect(text).toContain('# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\n');
