@@ -143,8 +143,13 @@ describe('exporter against the real cluster', () => {
         const want = await expected();
         const got = ['published', 'delivered', 'ack'].map((kind) => value(samples, `rabbitmq_queue_messages_${kind}_total`, labels));
         last = `API ${JSON.stringify(want)}, scrape ${JSON.stringify(got)}, counters age ${value(samples, 'warren_queue_counters_age_seconds', { cluster: 'local' })}`;
+        // The API counts publishes per channel, and under load it can miss the last statistics of
+        // the short-lived channel it opens for each HTTP publish (seen: 5 of 7): warren must agree
+        // with whatever the API says, which is at least the 4 acknowledged and at most the 7 sent.
         return (
-          want.publish === 7 &&
+          want.publish !== undefined &&
+          want.publish >= 4 &&
+          want.publish <= 7 &&
           want.ack === 4 &&
           value(samples, 'rabbitmq_queue_messages_published_total', labels) === want.publish &&
           value(samples, 'rabbitmq_queue_messages_delivered_total', labels) === want.deliver &&
