@@ -32,9 +32,16 @@ export async function listen(handler: RequestListener, options: ListenOptions): 
     address,
     url: `${options.tls ? 'https' : 'http'}://${host}:${address.port}`,
     close: async () => {
-      server.closeIdleConnections();
       server.close();
-      await once(server, 'close');
+      server.closeIdleConnections();
+      // A keep-alive connection busy now turns idle once its answer is written: it is closed then,
+      // not after the client's idle timeout, which is what server.close() alone would wait for.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      try {
+        await once(server, 'close');
+      } finally {
+        clearInterval(sweep);
+      }
     },
   };
 }

@@ -156,7 +156,8 @@ describe('the engine in a process of its own', () => {
     ).toThrow(/inject them only into an engine in this thread/);
   });
 
-  describe('warren remediator, as a process', () => {
+  // Real processes start, stop and flush: on a loaded machine that takes longer than a unit test's 5 s.
+  describe('warren remediator, as a process', { timeout: 30_000 }, () => {
     /** Starts the command in a process group of its own; resolves with it and its engine's pid once it listens. */
     async function startCommand(extraConfig = ''): Promise<{ pid: number; enginePid: number; url: string; exited: Promise<number | string | null>; log: string[] }> {
       const file = writeConfig(join(dir, 'state.db'), extraConfig);
