@@ -19,10 +19,9 @@ export interface ProcessSnapshot {
 /** This process, now. */
 export function processSnapshot(): ProcessSnapshot {
   const cpu = process.cpuUsage();
-  const memory = { rss: process.memoryUsage.rss() };
   return {
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    residentBytes: memory.rss,
+    residentBytes: process.memoryUsage.rss(),
     // Fixed for the process's life: recomputing it from the wall clock and the uptime would let
     // clock adjustments move it, and an alert on its changes ("restarted") fire for nothing.
     startTimeSeconds: Math.floor(performance.timeOrigin / 1000),
