@@ -14,15 +14,19 @@ export function localCluster(overrides: (cluster: ClusterConfig) => ClusterConfi
 }
 
 /**
- * A real TCP listener on loopback that accepts connections and never answers: the behaviour of a
- * hung process or a black-holed route, for timeout tests.
+ * A TCP server on a free loopback port. Every connection it accepts, and every socket handed to
+ * `track`, is ended by close(); their errors are ignored (the tests break connections on purpose).
  */
-export async function blackHole(): Promise<{ port: number; close: () => Promise<void> }> {
+async function loopbackServer(onConnection: (socket: Socket, track: (socket: Socket) => void) => void): Promise<{ port: number; close: () => Promise<void> }> {
   const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
+  const track = (socket: Socket) => {
     sockets.add(socket);
     socket.on('error', () => undefined);
     socket.on('close', () => sockets.delete(socket));
+  };
+  const server: Server = createServer((socket) => {
+    track(socket);
+    onConnection(socket, track);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -39,20 +43,23 @@ export async function blackHole(): Promise<{ port: number; close: () => Promise<
 }
 
 /**
+ * A real TCP listener on loopback that accepts connections and never answers: the behaviour of a
+ * hung process or a black-holed route, for timeout tests.
+ */
+export function blackHole(): Promise<{ port: number; close: () => Promise<void> }> {
+  return loopbackServer(() => undefined);
+}
+
+/**
  * A real TCP proxy on loopback in front of `target` (an HTTP server) that records each HTTP request
  * line passing through ("GET /api/overview") and holds every piece of a request `delayMs` before
  * forwarding it, so that a request is surely still in flight while another arrives.
  */
 export async function countingProxy(target: URL, delayMs: number): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
   const requests: string[] = [];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
+  const { port, close } = await loopbackServer((client, track) => {
     const upstream = connect(Number(target.port), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('error', () => undefined);
-      socket.on('close', () => sockets.delete(socket));
-    }
+    track(upstream);
     // Whole lines only: a request line split across two pieces is counted once it is complete.
     let partial = '';
     client.on('data', (chunk: Buffer) => {
@@ -68,19 +75,7 @@ export async function countingProxy(target: URL, delayMs: number): Promise<{ url
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return {
-    url: `http://127.0.0.1:${address.port}`,
-    requests,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-      await once(server, 'close');
-    },
-  };
+  return { url: `http://127.0.0.1:${port}`, requests, close };
 }
 
 /** Polls until `check` returns true or the deadline passes; returns the last result. */

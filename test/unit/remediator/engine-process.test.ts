@@ -15,6 +15,7 @@ import { isWarrenError } from '../../../src/errors.ts';
 import { createRemediatorApp, type RemediatorApp } from '../../../src/remediator/app.ts';
 import { Inbox, inboxFileFor } from '../../../src/remediator/inbox.ts';
 import { RemediationStore } from '../../../src/remediator/store.ts';
+import { parseExposition } from '../../support/exposition.ts';
 import { alert, payload, silentLogger, waitFor } from './support.ts';
 
 const TOKEN = 'engine-process-test-token';
@@ -106,7 +107,8 @@ describe('the engine in a process of its own', () => {
     expect(metrics.text).toContain('warren_remediation_actions_total{strategy="notify_only",result="planned"} 2');
     expect(metrics.text).toContain('warren_remediation_paused 1');
     // Both processes report themselves: process_* the HTTP side, warren_remediation_engine_process_* the engine's.
-    const sample = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics.text)?.[1]);
+    const samples = parseExposition(metrics.text);
+    const sample = (name: string) => samples.find((entry) => entry.name === name)?.value ?? Number.NaN;
     const engineRss = sample('warren_remediation_engine_process_resident_memory_bytes');
     const measuredRss = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${enginePid}/status`, 'utf8'))?.[1]) * 1024;
     expect(engineRss).toBeGreaterThan(measuredRss / 2);
