@@ -507,7 +507,12 @@ export class RemediationEngine {
   }
 
   /** Whether the alert's firing episode has resolved since the action was created. */
+  /**
+   * Whether the firing episode this action answers has resolved since. An action a resolved alert
+   * created (a `status: resolved` or `any` rule) answers the resolution itself: never cancelled by it.
+   */
   #resolved(action: ActionRecord): boolean {
+    if (action.alert.status === 'resolved') return false;
     return this.#store.hasEpisode(episodeKey({ fingerprint: action.alert.fingerprint, startsAt: action.alert.startsAt, status: 'resolved' }));
   }
 

@@ -150,6 +150,30 @@ describe('intake and deduplication', () => {
     expect(h.primary.calls.execute).toBe(0);
   });
 
+  it('rules on resolved alerts act on them: the resolution never cancels an action it created itself', async () => {
+    const h = harness(
+      RULES.replace(
+        '  rules:\n',
+        `  rules:
+    - { name: on-resolve, status: resolved, continue: true, matchers: ['fault="mirror_unsynchronised"'], strategies: [{ strategy: notify_only }] }
+    - { name: on-both, status: any, continue: true, matchers: ['fault="mirror_unsynchronised"'], strategies: [{ strategy: notify_only }] }
+`,
+      ),
+    );
+    h.engine.setPaused(true, 'test');
+    const firing = h.deliver([unsynced()]).actions;
+    expect(firing).toHaveLength(2); // on-both, sync
+    const resolved = h.deliver([unsynced('orders', { status: 'resolved' })]);
+    expect(resolved.cancelled.sort()).toEqual([...firing].sort());
+    expect(resolved.actions).toHaveLength(2); // on-resolve, on-both
+    h.engine.setPaused(false, 'test');
+    await h.engine.idle();
+    for (const id of resolved.actions) expect(h.store.getAction(id)).toMatchObject({ state: 'succeeded', alert: { status: 'resolved' } });
+    for (const id of firing) expect(h.store.getAction(id)?.state).toBe('cancelled');
+    expect(h.fallback.calls.execute).toBe(2);
+    expect(h.primary.calls.execute).toBe(0);
+  });
+
   it('a firing delivery arriving after its resolve (out of order) starts nothing', async () => {
     const h = harness();
     h.deliver([unsynced('orders', { status: 'resolved' })]);
