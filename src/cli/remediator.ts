@@ -28,7 +28,7 @@ export async function remediatorCommand(config: WarrenConfig, options: { listen?
       return exitCode;
     }
     const server = await listen(app.handle, { address, port, tls: settings.tls });
-    const auth = settings.auth.bearerToken ? 'bearer token' : settings.auth.basicAuth ? 'basic auth' : 'none (dry_run only)';
+    const auth = [settings.auth.bearerToken && 'bearer token', settings.auth.basicAuth && 'basic auth'].filter(Boolean).join(' or ') || 'none (dry_run only)';
     logger.info({ url: server.url, mode: settings.mode, auth, stateFile: settings.stateFile, rules: settings.rules.length, config: config.source, enginePid: app.enginePid }, 'remediator listening');
     const stop = await Promise.race([stopping, app.failed]);
     if (stop instanceof Error) {

@@ -12,27 +12,55 @@ const MAX_LABEL_VALUE = 16_384;
 /**
  * A label (or annotation) set: string names and values, checked in one pass per set rather than
  * one zod schema per value (a 50-alert delivery has ~600 of them, and this runs on every request).
- * Lone UTF-16 surrogates cannot be percent-encoded into an API path or stored as UTF-8 text.
+ * Lone UTF-16 surrogates cannot be percent-encoded into an API path or stored as UTF-8 text. The
+ * copy has no prototype, so that a label named `__proto__` is kept as a label like any other (an
+ * object literal, or zod's record, would drop it and change the alert's identity).
  */
-const labelSet = z.record(z.string(), z.string()).check((context) => {
-  for (const [name, value] of Object.entries(context.value)) {
+const stringSet = (maxValue: number) => z.unknown().transform((input, context): Record<string, string> => {
+  const set = Object.create(null) as Record<string, string>;
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    context.addIssue({ code: 'custom', message: `expected an object of string values, received ${input === null ? 'null' : Array.isArray(input) ? 'array' : typeof input}` });
+    return set;
+  }
+  for (const [name, value] of Object.entries(input)) {
     const problem =
-      name === '' ? 'label names must not be empty'
+      typeof value !== 'string' ? `expected string, received ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}`
+      : name === '' ? 'label names must not be empty'
       : name.length > MAX_LABEL_NAME ? `label names must be at most ${MAX_LABEL_NAME} characters`
       : !name.isWellFormed() ? 'must be well-formed Unicode'
-      : value.length > MAX_LABEL_VALUE ? `must be at most ${MAX_LABEL_VALUE} characters`
+      : value.length > maxValue ? `must be at most ${maxValue} characters`
       : !value.isWellFormed() ? 'must be well-formed Unicode'
       : undefined;
-    if (problem) context.issues.push({ code: 'custom', message: problem, input: value, path: [name] });
+    if (problem) context.addIssue({ code: 'custom', message: problem, input: value, path: [name] });
+    else set[name] = value;
   }
+  return set;
 });
+const labelSet = stringSet(MAX_LABEL_VALUE);
+/** Annotations are prose (descriptions, runbooks): only the body's size limits them. */
+const annotationSet = stringSet(Number.POSITIVE_INFINITY);
 
-const timestamp = z.string().refine((text) => !Number.isNaN(Date.parse(text)), 'must be an RFC 3339 timestamp');
+/** RFC 3339 as Alertmanager writes it (Go's RFC3339Nano): a date, a time, a zone; nothing else. */
+const RFC3339 = /^(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(\.\d+)?([Zz]|[+-]\d\d:\d\d)$/;
+
+/**
+ * Whether `text` is an RFC 3339 timestamp of a real instant. Date.parse alone takes "1" (2001),
+ * "2026-02-30" (2 March) and zone-less times (server-local), and would store them rewritten.
+ */
+export function isRfc3339(text: string): boolean {
+  const match = RFC3339.exec(text);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(2000 + (year % 400), month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59 && !Number.isNaN(Date.parse(text));
+}
+
+const timestamp = z.string().refine(isRfc3339, 'must be an RFC 3339 timestamp, such as 2026-11-22T06:00:00Z');
 
 export const webhookAlertSchema = z.looseObject({
   status: z.enum(['firing', 'resolved']),
   labels: labelSet,
-  annotations: labelSet.default({}),
+  annotations: annotationSet.default({}),
   startsAt: timestamp,
   endsAt: timestamp.optional(),
   generatorURL: z.string().optional(),
@@ -47,7 +75,7 @@ export const webhookPayloadSchema = z.looseObject({
   receiver: z.string().default(''),
   groupLabels: labelSet.default({}),
   commonLabels: labelSet.default({}),
-  commonAnnotations: labelSet.default({}),
+  commonAnnotations: annotationSet.default({}),
   externalURL: z.string().default(''),
   alerts: z.array(webhookAlertSchema).max(10_000),
 });
@@ -58,6 +86,27 @@ export type WebhookPayload = z.output<typeof webhookPayloadSchema>;
 export interface PayloadProblem {
   path: string;
   message: string;
+}
+
+/** Alertmanager's payload nests 4 deep; unknown fields from newer releases get this much room. */
+export const MAX_NESTING = 64;
+
+/**
+ * The JSON path of the first value nested deeper than `limit`, or undefined. Checked before the
+ * body is validated and stored: a few kilobytes of `[[[[...` parse fine but overflow the stack of
+ * whatever walks them recursively later (JSON.stringify), which must not turn bad input into a 5xx.
+ */
+export function tooDeep(value: unknown, limit = MAX_NESTING): string | undefined {
+  const stack: { value: unknown; depth: number; path: readonly PropertyKey[] }[] = [{ value, depth: 0, path: [] }];
+  while (stack.length > 0) {
+    const { value: current, depth, path } = stack.pop() as (typeof stack)[number];
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth >= limit) return jsonPath(path.slice(0, 8)) + (path.length > 8 ? '...' : '');
+    for (const [key, child] of Object.entries(current)) {
+      if (typeof child === 'object' && child !== null) stack.push({ value: child, depth: depth + 1, path: [...path, Array.isArray(current) ? Number(key) : key] });
+    }
+  }
+  return undefined;
 }
 
 /** Validates a parsed JSON body; problems name the JSON path (`alerts[2].fingerprint`). */

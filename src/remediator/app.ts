@@ -15,6 +15,7 @@ import { MetricRegistry, TEXT_CONTENT_TYPE } from '../metrics/registry.ts';
 import type { ClusterAccess, RemediationEngine } from './engine.ts';
 import { createEngineRuntime } from './engine-runtime.ts';
 import { inlineBackend, separateBackend, type EngineClient, type RemediatorBackend, type RemediatorWorkerData } from './engine-host.ts';
+import { isRfc3339 } from './alert-payload.ts';
 import { requiresCredentials, type RemediatorSettings } from './settings.ts';
 import { ACTION_STATES, type ActionFilter, type ActionState, type RemediationStore } from './store.ts';
 import type { Strategy } from './strategies/strategy.ts';
@@ -101,14 +102,25 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
     };
     const type = request.headers['content-type'] ?? '';
     if (!/^application\/(.+\+)?json\b/i.test(type)) return answer(415, { error: `content-type must be application/json, got ${type || 'none'}` });
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && !/^\s*identity\s*$/i.test(encoding)) {
+      return answer(415, { error: `content-encoding ${encoding} is not supported; send the JSON uncompressed, as Alertmanager does` });
+    }
     const body = await readBody(request, settings.maxBodyBytes);
     if (body === 'too_large') {
       response.setHeader('connection', 'close');
       return answer(413, { error: `body larger than remediation.max_body_size (${settings.maxBodyBytes} bytes)` });
     }
+    let text: string;
+    try {
+      // Fatal: a byte that is not UTF-8 would otherwise become U+FFFD and be stored changed. A BOM is dropped.
+      text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+    } catch {
+      return answer(400, { error: 'body is not valid UTF-8' });
+    }
     let outcome;
     try {
-      outcome = await backend.accept(body.toString('utf8'));
+      outcome = await backend.accept(text);
     } catch (error) {
       // The only case Alertmanager should retry: nothing was recorded.
       logger.error({ err: describeError(error) }, 'could not persist a webhook delivery; answering 500 so that Alertmanager retries');
@@ -127,23 +139,26 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
     const number = (name: string, min: number, max: number): number | undefined => {
       const text = query.get(name);
       if (text === null) return undefined;
-      const value = Number(text);
-      if (!Number.isInteger(value) || value < min || value > max) problems.push(`${name} must be an integer in [${min}, ${max}]`);
+      const value = /^\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
+      if (!Number.isSafeInteger(value) || value < min || value > max) problems.push(`${name} must be a decimal integer in [${min}, ${max}]`);
       return value;
     };
     const instant = (name: string): string | undefined => {
       const text = query.get(name);
       if (text === null) return undefined;
-      const ms = Date.parse(text);
-      if (Number.isNaN(ms)) problems.push(`${name} must be an RFC 3339 timestamp`);
-      return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+      if (!isRfc3339(text)) {
+        problems.push(`${name} must be an RFC 3339 timestamp, such as 2026-11-22T06:00:00Z`);
+        return undefined;
+      }
+      return new Date(Date.parse(text)).toISOString();
     };
     const filter: ActionFilter = {
       state: state as ActionState | undefined,
       rule: query.get('rule') ?? undefined,
       strategy: query.get('strategy') ?? undefined,
       alertname: query.get('alertname') ?? undefined,
-      fingerprint: query.get('fingerprint') ?? undefined,
+      // Stored lowercased, as Alertmanager writes them.
+      fingerprint: query.get('fingerprint')?.toLowerCase() ?? undefined,
       target: query.get('target') ?? undefined,
       since: instant('since'),
       until: instant('until'),
@@ -151,7 +166,10 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
       limit: number('limit', 1, 1000),
     };
     const known = new Set(['state', 'rule', 'strategy', 'alertname', 'fingerprint', 'target', 'since', 'until', 'before_id', 'limit']);
-    for (const key of query.keys()) if (!known.has(key)) problems.push(`unknown filter ${key} (use ${[...known].join(', ')})`);
+    for (const key of new Set(query.keys())) {
+      if (!known.has(key)) problems.push(`unknown filter ${key} (use ${[...known].join(', ')})`);
+      else if (query.getAll(key).length > 1) problems.push(`filter ${key} is given more than once`);
+    }
     if (problems.length > 0) return sendJson(response, 400, { error: 'bad filter', problems });
     const actions = await engine.listActions(filter);
     sendJson(response, 200, { actions, next_before_id: actions.length === (filter.limit ?? 100) ? actions.at(-1)?.id : undefined });
@@ -170,6 +188,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
     // Browsers send Origin on cross-site requests; Alertmanager and curl do not. Refusing it keeps a
     // page from riding an operator's cached basic-auth credentials (approve, pause, ...).
     if (method !== 'GET' && method !== 'HEAD' && (request.headers.origin !== undefined || request.headers['sec-fetch-site'] === 'cross-site')) {
+      if (path === '/api/v1/alerts') countWebhook(403);
       return sendJson(response, 403, { error: 'cross-origin requests are refused' });
     }
     const who = principal(request);
@@ -179,7 +198,10 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
       return sendJson(response, 401, { error: 'unauthorised' });
     }
     if (path === '/api/v1/alerts') {
-      if (method !== 'POST') return methodNotAllowed(response, 'POST');
+      if (method !== 'POST') {
+        countWebhook(405);
+        return methodNotAllowed(response, 'POST');
+      }
       return receiveAlerts(request, response);
     }
     if (path === '/api/v1/actions') {
@@ -218,6 +240,11 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
     start: () => engine.start(),
     handle(request, response) {
       route(request, response).catch((error: unknown) => {
+        if (request.destroyed && (error as NodeJS.ErrnoException).code === 'ECONNRESET') {
+          // The client hung up mid-request (it retries, or gave up): nothing was accepted, nothing failed here.
+          logger.info({ url: request.url }, 'remediator request abandoned by the client before its body was read');
+          return;
+        }
         logger.error({ err: describeError(error), url: request.url }, 'remediator request failed');
         if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
         else response.destroy();

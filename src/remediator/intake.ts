@@ -6,7 +6,7 @@
 // thread: the commit is a write to the operating system, and the flush runs on libuv's thread pool,
 // so a request is answered without handing it to another thread and back (measured:
 // docs/benchmarks.md).
-import { parseWebhookPayload, type PayloadProblem } from './alert-payload.ts';
+import { MAX_NESTING, parseWebhookPayload, tooDeep, type PayloadProblem } from './alert-payload.ts';
 
 /** Deliveries per transaction at most; a larger backlog is written in several. */
 const MAX_BATCH = 64;
@@ -51,6 +51,8 @@ export class Intake {
     } catch (error) {
       return Promise.resolve({ ok: false, error: `body is not JSON: ${(error as Error).message}` });
     }
+    const deep = tooDeep(json);
+    if (deep !== undefined) return Promise.resolve({ ok: false, error: `body nests deeper than ${MAX_NESTING} levels (at ${deep || '(body)'})` });
     const parsed = parseWebhookPayload(json);
     if (!parsed.ok) return Promise.resolve({ ok: false, error: 'not an Alertmanager webhook payload (version 4)', problems: parsed.problems });
     const payloadJson = JSON.stringify(parsed.payload);

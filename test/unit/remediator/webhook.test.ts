@@ -104,6 +104,35 @@ describe('POST /api/v1/alerts', () => {
     expect((await post(makeApp(), 'null')).status).toBe(400);
   });
 
+  it('answers 400, not 500, to a body nested deeper than any payload needs (it would overflow the stack later)', async () => {
+    const app = makeApp();
+    const deep = JSON.stringify(payload([unsynced()])).replace(/}$/, `,"deep":${'['.repeat(5000)}${']'.repeat(5000)}}`);
+    const response = await post(app, deep);
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatch(/^body nests deeper than 64 levels \(at deep\[0\]\[0\]/);
+    const fine = JSON.stringify(payload([unsynced()])).replace(/}$/, `,"deep":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`);
+    expect((await post(app, fine)).status).toBe(200);
+  });
+
+  it('answers 415 to a compressed body, naming the encoding', async () => {
+    const response = await request(makeApp().handle).post('/api/v1/alerts').set('authorization', `Bearer ${TOKEN}`).set('content-type', 'application/json').set('content-encoding', 'gzip').serialize((raw) => raw).send(Buffer.from([0x1f, 0x8b, 8, 0]));
+    expect(response.status).toBe(415);
+    expect(response.body.error).toMatch(/content-encoding gzip is not supported/);
+  });
+
+  it('answers 400 to bytes that are not UTF-8 (they would be stored changed) and accepts a byte-order mark', async () => {
+    const app = makeApp();
+    const text = JSON.stringify(payload([unsynced('caf\u00e9')]));
+    const latin1 = Buffer.from(text, 'latin1');
+    const invalid = await request(app.handle).post('/api/v1/alerts').set('authorization', `Bearer ${TOKEN}`).set('content-type', 'application/json').serialize((raw) => raw).send(latin1);
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error).toBe('body is not valid UTF-8');
+    const bom = await request(app.handle).post('/api/v1/alerts').set('authorization', `Bearer ${TOKEN}`).set('content-type', 'application/json').serialize((raw) => raw).send(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'utf8')]));
+    expect(bom.status).toBe(200);
+    await local(app).engine.idle();
+    expect(local(app).store.listActions()[0]?.alert.labels.queue).toBe('caf\u00e9');
+  });
+
   it('answers 413 to a body over max_body_size, declared or streamed', async () => {
     const app = makeApp();
     const huge = payload(Array.from({ length: 400 }, (_, i) => unsynced(`queue-${i}`, (i + 1).toString(16).padStart(16, '0'))));
@@ -220,11 +249,15 @@ describe('POST /api/v1/alerts', () => {
     await post(app, payload([unsynced()]));
     await post(app, 'nope');
     await post(app, payload([unsynced()]), 'Bearer wrong');
+    await request(app.handle).get('/api/v1/alerts').set('authorization', `Bearer ${TOKEN}`);
+    await post(app, payload([unsynced()])).set('origin', 'https://elsewhere.example');
     const metrics = await request(app.handle).get('/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.text).toContain('warren_remediation_webhook_requests_total{code="200"} 1');
     expect(metrics.text).toContain('warren_remediation_webhook_requests_total{code="400"} 1');
     expect(metrics.text).toContain('warren_remediation_webhook_requests_total{code="401"} 1');
+    expect(metrics.text).toContain('warren_remediation_webhook_requests_total{code="403"} 1');
+    expect(metrics.text).toContain('warren_remediation_webhook_requests_total{code="405"} 1');
     expect(metrics.text).toContain('warren_remediation_actions_by_state{state="pending"} 1');
     expect(metrics.text).toContain('warren_remediation_paused 1');
   });
@@ -274,9 +307,16 @@ describe('audit and control API', () => {
     expect(one.body.actions[0].alert.labels.queue).toBe('a');
     expect((await request(app.handle).get('/api/v1/actions/2').set(auth)).body.rule).toBe('sync');
     expect((await request(app.handle).get('/api/v1/actions/99').set(auth)).status).toBe(404);
+    // Fingerprints are stored lowercased; a filter written in capitals finds them too.
+    expect((await request(app.handle).get('/api/v1/actions?fingerprint=000000000000000A').set(auth)).body.actions).toHaveLength(1);
     const bad = await request(app.handle).get('/api/v1/actions?sate=pending&limit=0').set(auth);
     expect(bad.status).toBe(400);
     expect(bad.body.problems).toEqual(expect.arrayContaining([expect.stringContaining('unknown filter sate'), expect.stringContaining('limit')]));
+    for (const query of ['limit=0x10', 'limit=1e2', 'before_id=1.0', 'since=1', 'since=2026-02-30T00:00:00Z', 'until=2026-11-20%2010:00:00', 'state=failed&state=bogus']) {
+      const refused = await request(app.handle).get(`/api/v1/actions?${query}`).set(auth);
+      expect(refused.status, query).toBe(400);
+      expect(refused.body.problems, query).toHaveLength(1);
+    }
     expect((await request(app.handle).get('/api/v1/actions')).status).toBe(401);
   });
 
