@@ -1,6 +1,7 @@
 // notify_only: records the alert in the audit trail and tells a human through the escalation
-// webhook when one is configured. It never touches the cluster, so it is safe for any fault and is
+// webhook when one is configured (failing when that webhook does not take it). It never touches the cluster, so it is safe for any fault and is
 // the usual last link of an escalation chain.
+import { WarrenError } from '../../errors.ts';
 import type { Strategy } from './strategy.ts';
 import { alertTarget } from './targets.ts';
 
@@ -28,8 +29,11 @@ export const notifyOnly: Strategy = {
     if (!context.notifier.configured) return;
     const sent = context.steps.begin('notify', 'POST the alert to the escalation webhook');
     const delivered = await context.notifier.notify('notify', { actionId: context.actionId, rule: context.rule, message, alert: context.alert }, context.signal);
-    if (delivered) sent.ok();
-    else sent.fail({ error: 'escalation webhook did not accept the notification' });
+    if (delivered) return sent.ok();
+    sent.fail({ error: 'escalation webhook did not accept the notification' });
+    // Telling a human is the whole job: an unsent notification fails the strategy, so that the
+    // chain escalates and the action ends failed (and logged at error level), not succeeded.
+    throw new WarrenError('STRATEGY_FAILED', 'the escalation webhook did not accept the notification');
   },
 
   // Nothing to wait for: telling someone is the whole job.
