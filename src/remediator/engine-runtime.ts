@@ -7,6 +7,7 @@ import type { ClusterConfig, WarrenConfig } from '../config/types.ts';
 import type { Logger } from '../logging.ts';
 import { ManagementClient } from '../rabbitmq/management/client.ts';
 import { NodeControl } from '../rabbitmq/node-control.ts';
+import { holdEngineLock } from './engine-lock.ts';
 import { RemediationEngine, type ApprovalOutcome, type ClusterAccess } from './engine.ts';
 import { SilenceChecker } from './guards/silences.ts';
 import { renderRemediatorMetrics } from './metrics.ts';
@@ -73,12 +74,21 @@ export interface EngineRuntime {
 export function createEngineRuntime(deps: EngineRuntimeDeps): EngineRuntime {
   const { config, settings, logger } = deps;
   const now = deps.now ?? Date.now;
-  const store = deps.store ?? new RemediationStore(settings.stateFile);
+  // An injected store is the caller's to guard (tests); a state file this runtime opens is its alone.
+  const lock = deps.store ? undefined : holdEngineLock(settings.stateFile, logger);
+  let store: RemediationStore;
   let inbox: Inbox;
+  try {
+    store = deps.store ?? new RemediationStore(settings.stateFile);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   try {
     inbox = deps.inbox ?? new Inbox(inboxFileFor(store.file), { acknowledgeAfter: settings.acknowledgeAfter });
   } catch (error) {
     store.close();
+    lock?.release();
     throw error;
   }
   const accessByCluster = new Map<string, ClusterAccess>();
@@ -141,8 +151,13 @@ export function createEngineRuntime(deps: EngineRuntimeDeps): EngineRuntime {
       notifier.close();
       silences?.close();
       await Promise.all([...accessByCluster.values()].map((access) => access.management.close()));
-      store.close();
-      inbox.close();
+      try {
+        store.close();
+        inbox.close();
+      } finally {
+        // Last: a new engine waiting for the file starts only once this one has let go of it.
+        lock?.release();
+      }
     },
   };
 }

@@ -65,6 +65,10 @@ const CHANGING_PHASES: ReadonlySet<StepPhase> = new Set(['execute', 'notify']);
 const HOUSEKEEPING_INTERVAL_MS = 60_000;
 /** Finished actions forgotten per transaction (each with its steps: a few ms). */
 const AUDIT_PRUNE_BATCH = 500;
+/** Why an action ends `interrupted`, whether at a stop or found `running` after a crash. */
+const INTERRUPTED_REASON = 'warren stopped while the action ran; it is not re-run automatically';
+/** How long a stop waits for the escalations of the actions it interrupted before the notifier closes. */
+const ESCALATION_GRACE_MS = 2_000;
 /** Backlog rows a worker pass reads per page, and at most per pass. */
 const PASS_PAGE = 64;
 const PASS_SCAN_LIMIT = 1024;
@@ -97,6 +101,7 @@ export class RemediationEngine {
   readonly #routingSliceMs: number;
   /** Actions this process is working on, with the controller that aborts them at shutdown. */
   readonly #inFlight = new Map<number, { controller: AbortController; done: Promise<void> }>();
+  readonly #escalations = new Set<Promise<boolean>>();
   readonly #rulesByName: Map<string, RemediationRule>;
   #passRunning = false;
   #inboxScheduled = false;
@@ -146,10 +151,10 @@ export class RemediationEngine {
       this.#logger.info({ deliveries: legacy.length }, 'remediation: moved deliveries from an older state file into the inbox');
     }
     for (const action of this.#store.actionsInStates(['running'])) {
-      this.#store.finish(action.id, 'interrupted', now, { reason: 'warren stopped while the action ran; it is not re-run automatically' });
+      this.#store.finish(action.id, 'interrupted', now, { reason: INTERRUPTED_REASON });
       this.stats.actionFinished(this.#strategyOf(action), 'interrupted', undefined);
       this.#logger.error({ actionId: action.id, rule: action.rule, cluster: action.cluster, targets: action.targets }, 'remediation: action interrupted by a restart; check the target by hand');
-      void this.#escalate(action, 'interrupted', 'warren stopped while the action ran; it is not re-run automatically');
+      void this.#escalate(action, 'interrupted', INTERRUPTED_REASON);
     }
     this.#housekeep();
     this.#housekeeping = setInterval(() => this.#housekeep(), HOUSEKEEPING_INTERVAL_MS);
@@ -171,6 +176,12 @@ export class RemediationEngine {
     clearTimeout(timer);
     for (const r of this.#inFlight.values()) r.controller.abort(new WarrenError('STRATEGY_TIMEOUT', 'warren is shutting down'));
     await Promise.all([...this.#inFlight.values()].map((r) => r.done));
+    // The interrupted actions' escalations get a moment to leave before the notifier is closed.
+    if (this.#escalations.size > 0) {
+      let escalationTimer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...this.#escalations]), new Promise<void>((resolve) => (escalationTimer = setTimeout(resolve, ESCALATION_GRACE_MS)))]);
+      clearTimeout(escalationTimer);
+    }
   }
 
   get paused(): boolean {
@@ -618,8 +629,9 @@ export class RemediationEngine {
           this.#logger.error({ actionId: action.id, err: describeError(error) }, 'remediation action crashed');
           const state: ActionState = controller.signal.aborted ? 'interrupted' : 'failed';
           try {
-            if (this.#store.transition(action.id, ['running'], state, this.#iso(), { reason: controller.signal.aborted ? 'warren stopped while the action ran' : 'internal_error', error: describeError(error) })) {
+            if (this.#store.transition(action.id, ['running'], state, this.#iso(), { reason: controller.signal.aborted ? INTERRUPTED_REASON : 'internal_error', error: describeError(error) })) {
               this.stats.actionFinished(this.#strategyOf(action), state, undefined);
+              if (state === 'interrupted') void this.#escalate(action, 'interrupted', INTERRUPTED_REASON);
             }
           } catch (storeError) {
             // The state file failed too: it stays `running`, and the next start reports it interrupted.
@@ -834,8 +846,13 @@ export class RemediationEngine {
     return false;
   }
 
+  /**
+   * Aborted by a stop (SIGTERM, or the remediator process gone): the target may be half changed, so
+   * a human hears of it now, as after a crash (start() reports those).
+   */
   #interrupted(action: ActionRecord, started: number, strategy: string, cooldown?: RemediationRule): void {
-    this.#finish(action, 'interrupted', started, { reason: 'warren stopped while the action ran', strategy, cooldown });
+    this.#finish(action, 'interrupted', started, { reason: INTERRUPTED_REASON, strategy, cooldown });
+    void this.#escalate(action, 'interrupted', INTERRUPTED_REASON);
   }
 
   /** The final state and the cooldown in one transaction: a crash between them must not drop the cooldown. */
@@ -860,7 +877,13 @@ export class RemediationEngine {
   async #escalate(action: ActionRecord, code: string, reason: string): Promise<void> {
     this.stats.escalated(code);
     this.#logger.error({ actionId: action.id, rule: action.rule, target: action.targets[0], escalation: code, reason, alert: action.alert.labels }, 'remediation escalated to a human');
-    await this.#deps.notifier.notify('escalation', { actionId: action.id, rule: action.rule, target: action.targets[0], escalation: code, reason, alert: action.alert });
+    const sent = this.#deps.notifier.notify('escalation', { actionId: action.id, rule: action.rule, target: action.targets[0], escalation: code, reason, alert: action.alert });
+    this.#escalations.add(sent);
+    try {
+      await sent;
+    } finally {
+      this.#escalations.delete(sent);
+    }
   }
 
   /**

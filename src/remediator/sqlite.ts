@@ -13,10 +13,15 @@ const BUSY_TIMEOUT_MS = 5_000;
  * timeout applies from the start: another process (an engine starting while an old one closes, a
  * backup) may hold a lock that switching a new file to WAL, or creating its table, needs.
  */
-export function openDatabase(file: string, pragmas: string): DatabaseSync {
+export function openDatabase(file: string, pragmas: string, busyTimeoutMs = BUSY_TIMEOUT_MS): DatabaseSync {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const db = new DatabaseSync(file, { timeout: BUSY_TIMEOUT_MS });
-  db.exec(pragmas);
+  const db = new DatabaseSync(file, { timeout: busyTimeoutMs });
+  try {
+    db.exec(pragmas);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   return db;
 }
 

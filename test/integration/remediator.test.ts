@@ -333,16 +333,36 @@ describe('a real remediator process', () => {
       expect(response.status).toBe(200);
       const id = await actionFor(url, '3333333333333333', token);
       expect(await waitFor(async () => (await getAction(url, id, token)).state === 'running', 10_000, 100)).toBe(true);
+      // Only the remediator's own process is killed, as a crash would end it: its engine, a child
+      // process, is orphaned and takes a few seconds to abort the action and stop.
+      const [orphanedEngine] = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+      expect(orphanedEngine).toBeGreaterThan(0);
       child.kill('SIGKILL');
       await once(child, 'exit');
 
+      // Restarted at once, as a supervisor would: the new engine waits for the orphan to let go of
+      // the state file, so it never reports as interrupted an action that still runs.
       child = start();
+      const stderr: string[] = [];
+      child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
       expect(await waitFor(up, 20_000, 200)).toBe(true);
       const action = await getAction(url, id, token);
+      expect(stderr.join('')).toContain('another engine holds the state file');
+      // Gone, or a zombie: its parent is dead, and whoever adopted it may not reap it at once.
+      const state = (() => {
+        try {
+          return /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${orphanedEngine}/stat`, 'utf8'))?.[1];
+        } catch {
+          return 'gone';
+        }
+      })();
+      expect(['gone', 'Z', 'X']).toContain(state);
       expect(action.state).toBe('interrupted');
       expect(action.reason).toMatch(/not re-run/);
       const metrics = await (await fetch(`${url}/metrics`)).text();
-      expect(metrics).toContain('warren_remediation_actions_total{strategy="notify_only",result="interrupted"} 1');
+      // The orphaned engine recorded (and escalated) it before it let go; the new one only reads it.
+      expect(metrics).toContain('warren_remediation_actions_by_state{state="interrupted"} 1');
+      expect(metrics).not.toContain('result="interrupted"');
       // Alertmanager's retry of the same delivery after the restart is still a duplicate.
       const retry = await fetch(`${url}/api/v1/alerts`, {
         method: 'POST',

@@ -510,6 +510,16 @@ describe('restart', () => {
     expect(second.deliver([unsynced()]).duplicates).toBe(1);
   });
 
+  it('a stop that aborts a running action records it interrupted and escalates it, as a restart after a crash does', async () => {
+    const h = harness();
+    h.primary.gate = new Promise(() => {});
+    const [id] = h.deliver([unsynced()]).actions as [number];
+    while (h.primary.calls.execute === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await h.engine.stop(0);
+    expect(h.store.getAction(id)).toMatchObject({ state: 'interrupted', reason: 'warren stopped while the action ran; it is not re-run automatically' });
+    expect(h.notifications).toEqual([expect.objectContaining({ kind: 'escalation', payload: expect.objectContaining({ actionId: id, escalation: 'interrupted' }) })]);
+  });
+
   it('an action is recorded running, with its notes so far, before its strategy executes', async () => {
     const h = harness();
     h.primary.gate = new Promise(() => {});
