@@ -2,7 +2,7 @@
 // the second would report the first's running actions interrupted while they still run: a
 // supervisor restarting a killed remediator at once starts a new engine next to the old one, which
 // is still finishing (or aborting) its actions for a few seconds.
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { WarrenError } from '../errors.ts';
 import type { Logger } from '../logging.ts';
 import { openDatabase } from './sqlite.ts';
