@@ -410,7 +410,7 @@ const remediationSchema = z
     auth: remediationAuthSchema.optional(),
     mode: z.enum(REMEDIATION_MODES).default('dry_run'),
     state_file: z.string().min(1).default('.warren/remediator.db'),
-    max_body_size: z.number().int().min(1024).max(67_108_864).default(1_048_576),
+    max_body_size: z.number().int().min(1024).max(67_108_864).default(16_777_216),
     acknowledge_after: z.enum(ACKNOWLEDGE_AFTER).default('flush'),
     execute_timeout: boundedDuration(1000, DAY_MS).prefault('2m'),
     verify_timeout: boundedDuration(1000, DAY_MS).prefault('5m'),

@@ -23,7 +23,7 @@ describe('remediation defaults', () => {
       tls: undefined,
       auth: { bearerToken: undefined, basicAuth: undefined },
       mode: 'dry_run',
-      maxBodyBytes: 1_048_576,
+      maxBodyBytes: 16_777_216,
       acknowledgeAfter: 'flush',
       executeTimeoutMs: 120_000,
       verifyTimeoutMs: 300_000,
