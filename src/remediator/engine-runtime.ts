@@ -125,17 +125,26 @@ export function createEngineRuntime(deps: EngineRuntimeDeps): EngineRuntime {
       engine.setPaused(paused, by);
       return engine.paused;
     },
-    status: () => ({
-      mode: settings.mode,
-      paused: engine.paused,
-      inbox: engine.inboxSize,
-      actions: Object.fromEntries(store.countByState()),
-      openBreakers: store.openBreakers(new Date(now()).toISOString()),
-      locksHeld: engine.locks.size,
-      rules: settings.rules.map((rule) => ({ name: rule.name, origin: rule.origin, mode: rule.mode, status: rule.status, matchers: rule.matchers.map((m) => m.text), strategies: rule.chain.map((s) => s.strategy) })),
-    }),
-    listActions: (filter) => store.listActions(filter),
-    getAction: (id) => store.getAction(id),
+    status() {
+      engine.expireDueApprovals();
+      return {
+        mode: settings.mode,
+        paused: engine.paused,
+        inbox: engine.inboxSize,
+        actions: Object.fromEntries(store.countByState()),
+        openBreakers: store.openBreakers(new Date(now()).toISOString()),
+        locksHeld: engine.locks.size,
+        rules: settings.rules.map((rule) => ({ name: rule.name, origin: rule.origin, mode: rule.mode, status: rule.status, matchers: rule.matchers.map((m) => m.text), strategies: rule.chain.map((s) => s.strategy) })),
+      };
+    },
+    listActions(filter) {
+      engine.expireDueApprovals();
+      return store.listActions(filter);
+    },
+    getAction(id) {
+      engine.expireDueApprovals();
+      return store.getAction(id);
+    },
     metrics: (webhookRequests) => Buffer.concat(renderRemediatorMetrics(engine, store, new Map(webhookRequests), now)).toString('utf8'),
     idle: () => engine.idle(),
     start: () => engine.start(),

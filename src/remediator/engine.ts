@@ -500,7 +500,7 @@ export class RemediationEngine {
     if (this.#modeNow(action) === 'dry_run') {
       return { ok: false, status: 409, message: `action ${id}: remediation runs in dry_run now; nothing can be approved` };
     }
-    if (!this.#store.transition(id, ['awaiting_approval'], 'approved', this.#iso(), { approvedBy: by })) {
+    if (!this.#store.transition(id, ['awaiting_approval'], 'approved', this.#iso(), { approvedBy: by, reason: `approved by ${by}` })) {
       return { ok: false, status: 409, message: `action ${id} changed state meanwhile` };
     }
     this.#logger.info({ actionId: id, by }, 'remediation action approved');
@@ -922,9 +922,17 @@ export class RemediationEngine {
     }
   }
 
+  /**
+   * Expires approvals whose time is up. Housekeeping does it every minute; the audit trail's readers
+   * call it first, so that they never list as awaiting an action that can no longer be approved.
+   */
+  expireDueApprovals(): void {
+    for (const action of this.#store.actionsInStates(['awaiting_approval'])) if (this.#approvalExpired(action)) this.#expire(action);
+  }
+
   #housekeep(): void {
     try {
-      for (const action of this.#store.actionsInStates(['awaiting_approval'])) if (this.#approvalExpired(action)) this.#expire(action);
+      this.expireDueApprovals();
       const retention = new Date(this.#now() - this.#settings.dedupRetentionMs).toISOString();
       this.#store.pruneEpisodes(retention);
       const longestWindow = Math.max(this.#settings.breaker.windowMs, ...this.#settings.rules.map((r) => r.breaker.windowMs));

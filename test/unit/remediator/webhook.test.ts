@@ -320,6 +320,24 @@ describe('audit and control API', () => {
     expect((await request(app.handle).get('/api/v1/actions')).status).toBe(401);
   });
 
+  it('approve mode: approving records who and why; an approval past its timeout lists as expired without waiting for housekeeping', async () => {
+    const clock = { now: Date.parse('2026-11-22T06:00:00Z') };
+    const config = configWith(SECTION.replace('mode: enforce', 'mode: approve\n  approval_timeout: 1m'), { HOOK_TOKEN: TOKEN });
+    const app = createRemediatorApp({ config, logger: silentLogger, store: new RemediationStore(':memory:'), strategies: { sync_queue: scriptedStrategy('sync_queue'), notify_only: scriptedStrategy('notify_only') }, now: () => clock.now });
+    apps.push(app);
+    await app.start();
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    await post(app, payload([unsynced('a', '000000000000000a'), unsynced('b', '000000000000000b')]));
+    await local(app).engine.idle();
+    const waiting = async () => (await request(app.handle).get('/api/v1/actions?state=awaiting_approval').set(auth)).body.actions as { id: number }[];
+    expect(await waiting()).toHaveLength(2);
+    const approved = await request(app.handle).post('/api/v1/actions/1/approve').set(auth);
+    expect(approved.body).toMatchObject({ approvedBy: 'bearer-token', reason: 'approved by bearer-token' });
+    clock.now += 61_000;
+    expect(await waiting()).toHaveLength(0);
+    expect((await request(app.handle).get('/api/v1/actions/2').set(auth)).body).toMatchObject({ state: 'expired', reason: 'nobody approved it within the approval timeout' });
+  });
+
   it('pause and resume are persisted and need credentials', async () => {
     const app = makeApp();
     const auth = { authorization: `Bearer ${TOKEN}` };
