@@ -8,7 +8,8 @@ import { pino } from 'pino';
 import { loadConfigSource } from '../config/source.ts';
 import { createLogger, type Logger } from '../logging.ts';
 import { isEngineNews, type EngineNews, type RemediatorWorkerData } from './engine-host.ts';
-import { createEngineRuntime, type EngineRuntime } from './engine-runtime.ts';
+import { acquireEngineLock } from './engine-lock.ts';
+import { ENGINE_CALLS, createEngineRuntime, type EngineRuntime } from './engine-runtime.ts';
 import { remediatorSettings } from './settings.ts';
 import { processPort, reportFatal, serveCalls, type CallPort, type ProcessInit } from './worker-rpc.ts';
 
@@ -36,7 +37,7 @@ function main(): void {
   process.once('disconnect', () => orphaned(engine));
   // Gone before this module ran: 'disconnect' has been and gone.
   if (!process.connected) return orphaned(engine);
-  process.once('message', (message: ProcessInit) => start(port, message.init as RemediatorWorkerData, engine));
+  process.once('message', (message: ProcessInit) => void start(port, message.init as RemediatorWorkerData, engine));
 }
 
 /** The parent died (kill -9, a crash) or closed the channel: stop acting, and exit in any case. */
@@ -52,26 +53,42 @@ function orphaned(engine: EngineState): void {
   void engine.runtime.close(ORPHAN_GRACE_MS).finally(() => process.exit(0));
 }
 
-function start(port: CallPort, data: RemediatorWorkerData, engine: EngineState): void {
-  let runtime: EngineRuntime;
+async function start(port: CallPort, data: RemediatorWorkerData, engine: EngineState): Promise<void> {
+  // Calls are served from the start: while the engine waits for the state file's lock, a stop
+  // (Ctrl-C during startup) must be heard and end the wait, and other calls wait for the engine.
+  const built = Promise.withResolvers<EngineRuntime>();
+  built.promise.catch(() => undefined); // a failed start is reported below, not as an unhandled rejection
+  const stopWaiting = new AbortController();
+  const calls = Object.fromEntries(ENGINE_CALLS.map((name) => [name, async (...args: unknown[]) => ((await built.promise).calls[name] as (...a: unknown[]) => unknown)(...args)]));
+  serveCalls(port, calls, async (graceMs) => {
+    engine.closing = true;
+    if (engine.runtime) await engine.runtime.close(graceMs as number);
+    else stopWaiting.abort(new Error('the remediator stopped before its engine started'));
+    // Ends the process even if a client left a handle open; after the reply is sent (port.close).
+    setTimeout(() => process.exit(0), 2_000).unref();
+  });
   try {
     const config = loadConfigSource(data.source);
     const settings = remediatorSettings(config.remediation, data.overrides);
     const logger = createLogger(config.logLevel, pino.destination({ dest: 2, sync: true }));
-    runtime = createEngineRuntime({ config, settings, logger, onRouted: (belowId) => port.postMessage({ news: { forgetBelow: belowId } } satisfies EngineNews) });
-    Object.assign(engine, { runtime, logger });
+    engine.logger = logger;
+    const lock = await acquireEngineLock(settings.stateFile, logger, { signal: stopWaiting.signal });
+    if (engine.closing) {
+      lock?.release();
+      return;
+    }
+    const runtime = createEngineRuntime({ config, settings, logger, lock, onRouted: (belowId) => port.postMessage({ news: { forgetBelow: belowId } } satisfies EngineNews) });
+    engine.runtime = runtime;
+    process.on('message', (message: unknown) => {
+      if (isEngineNews(message) && 'delivered' in message.news) runtime.engine.inboxChanged();
+    });
+    built.resolve(runtime);
   } catch (error) {
+    built.reject(error);
+    // Stopped while it waited: the close call answers, nothing failed.
+    if (stopWaiting.signal.aborted) return;
     return reportFatal(port, error);
   }
-  process.on('message', (message: unknown) => {
-    if (isEngineNews(message) && 'delivered' in message.news) runtime.engine.inboxChanged();
-  });
-  serveCalls(port, runtime.calls as unknown as Record<string, (...args: unknown[]) => unknown>, async (graceMs) => {
-    engine.closing = true;
-    await runtime.close(graceMs as number);
-    // Ends the process even if a client left a handle open; after the reply is sent (port.close).
-    setTimeout(() => process.exit(0), 2_000).unref();
-  });
 }
 
 /**

@@ -7,7 +7,7 @@ import type { ClusterConfig, WarrenConfig } from '../config/types.ts';
 import type { Logger } from '../logging.ts';
 import { ManagementClient } from '../rabbitmq/management/client.ts';
 import { NodeControl } from '../rabbitmq/node-control.ts';
-import { holdEngineLock } from './engine-lock.ts';
+import type { EngineLock } from './engine-lock.ts';
 import { RemediationEngine, type ApprovalOutcome, type ClusterAccess } from './engine.ts';
 import { SilenceChecker } from './guards/silences.ts';
 import { renderRemediatorMetrics } from './metrics.ts';
@@ -31,6 +31,11 @@ export interface EngineRuntimeDeps {
   inbox?: Inbox | undefined;
   /** Told when deliveries below an id are routed; defaults to deleting them from `inbox`. */
   onRouted?: ((belowId: number) => void) | undefined;
+  /**
+   * The state file's engine lock (engine-lock.ts), taken by the caller before (the engine process
+   * does), released by this runtime when it closes, or if it cannot be built.
+   */
+  lock?: EngineLock | undefined;
 }
 
 export interface RemediatorStatus {
@@ -74,8 +79,7 @@ export interface EngineRuntime {
 export function createEngineRuntime(deps: EngineRuntimeDeps): EngineRuntime {
   const { config, settings, logger } = deps;
   const now = deps.now ?? Date.now;
-  // An injected store is the caller's to guard (tests); a state file this runtime opens is its alone.
-  const lock = deps.store ? undefined : holdEngineLock(settings.stateFile, logger);
+  const { lock } = deps;
   let store: RemediationStore;
   let inbox: Inbox;
   try {

@@ -67,8 +67,12 @@ const HOUSEKEEPING_INTERVAL_MS = 60_000;
 const AUDIT_PRUNE_BATCH = 500;
 /** Why an action ends `interrupted`, whether at a stop or found `running` after a crash. */
 const INTERRUPTED_REASON = 'warren stopped while the action ran; it is not re-run automatically';
-/** How long a stop waits for the escalations of the actions it interrupted before the notifier closes. */
-const ESCALATION_GRACE_MS = 2_000;
+/**
+ * The longest a stop waits for the escalations of the actions it interrupted (each gets the
+ * escalation webhook's own timeout, up to this) before the notifier closes: within the 10 s the
+ * remediator gives the engine's close beyond the actions' grace.
+ */
+const ESCALATION_GRACE_MAX_MS = 8_000;
 /** Backlog rows a worker pass reads per page, and at most per pass. */
 const PASS_PAGE = 64;
 const PASS_SCAN_LIMIT = 1024;
@@ -177,9 +181,10 @@ export class RemediationEngine {
     for (const r of this.#inFlight.values()) r.controller.abort(new WarrenError('STRATEGY_TIMEOUT', 'warren is shutting down'));
     await Promise.all([...this.#inFlight.values()].map((r) => r.done));
     // The interrupted actions' escalations get a moment to leave before the notifier is closed.
-    if (this.#escalations.size > 0) {
+    const escalationGrace = Math.min(ESCALATION_GRACE_MAX_MS, this.#settings.escalationWebhook?.timeoutMs ?? 0);
+    if (this.#escalations.size > 0 && escalationGrace > 0) {
       let escalationTimer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled([...this.#escalations]), new Promise<void>((resolve) => (escalationTimer = setTimeout(resolve, ESCALATION_GRACE_MS)))]);
+      await Promise.race([Promise.allSettled([...this.#escalations]), new Promise<void>((resolve) => (escalationTimer = setTimeout(resolve, escalationGrace)))]);
       clearTimeout(escalationTimer);
     }
   }
@@ -721,6 +726,8 @@ export class RemediationEngine {
     // Once a strategy has acted, every ending sets the cooldown: the target was touched.
     let acted = false;
     const cooldown = () => (acted ? rule : undefined);
+    // What the last strategy of the chain ended with, for the failed action's reason.
+    let lastFailure = '';
     for (let index = 0; index < action.chain.length; index++) {
       const step = action.chain[index] as ChainStep;
       const strategy = this.#strategies[step.strategy as StrategyName];
@@ -800,12 +807,14 @@ export class RemediationEngine {
       } catch (error) {
         if (stopSignal.aborted) return this.#interrupted(action, started, strategy.name, cooldown());
         recorder.begin('execute', 'the strategy failed; escalating to the next one').fail({ error: describeError(error) });
+        lastFailure = `${strategy.name} failed: ${describeError(error)}`;
         this.#logger.warn({ actionId: action.id, strategy: strategy.name, err: describeError(error) }, 'remediation strategy failed; escalating to the next');
         continue;
       }
 
       const verified = await this.#verify(strategy, step, context, recorder, stopSignal);
       if (stopSignal.aborted) return this.#interrupted(action, started, strategy.name, cooldown());
+      lastFailure = `${strategy.name} did not verify the cluster healthy within ${step.verifyTimeoutMs / 1000}s`;
       if (verified) {
         const after = await withTimeout(step.executeTimeoutMs, stopSignal, (signal) => strategy.observe(context(signal))).catch((error: unknown) => ({ error: describeError(error) }));
         const afterAt = this.#iso();
@@ -814,8 +823,9 @@ export class RemediationEngine {
         return;
       }
     }
-    this.#finish(action, 'failed', started, { reason: 'chain_exhausted: no strategy of the chain verified', strategy: action.chain.at(-1)?.strategy, cooldown: cooldown() });
-    void this.#escalate(action, 'chain_exhausted', 'every strategy of the chain ran and the cluster did not verify healthy');
+    const reason = `every strategy of the chain ran, none succeeded; the last: ${lastFailure}`;
+    this.#finish(action, 'failed', started, { reason: `chain_exhausted: ${reason}`, strategy: action.chain.at(-1)?.strategy, cooldown: cooldown() });
+    void this.#escalate(action, 'chain_exhausted', reason);
   }
 
   /** Polls `verify` every verify_interval until healthy or verify_timeout, with a last check at the deadline. */

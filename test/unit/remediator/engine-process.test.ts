@@ -161,7 +161,8 @@ describe('the engine in a process of its own', () => {
   // Real processes start, stop and flush: on a loaded machine that takes longer than a unit test's 5 s.
   describe('warren remediator, as a process', { timeout: 30_000 }, () => {
     /** Starts the command in a process group of its own; resolves with it and its engine's pid once it listens. */
-    async function startCommand(extraConfig = ''): Promise<{ pid: number; enginePid: number; url: string; exited: Promise<number | string | null>; log: string[] }> {
+    /** `until`: the log line to wait for; `waiting` is an engine waiting for another's state file. */
+    async function startCommand(extraConfig = '', until: 'listening' | 'waiting' = 'listening'): Promise<{ pid: number; enginePid: number; url: string; exited: Promise<number | string | null>; log: string[] }> {
       const file = writeConfig(join(dir, 'state.db'), extraConfig);
       const child = spawn(process.execPath, [join(import.meta.dirname, '../../../bin/warren.js'), 'remediator', '--config', file, '--listen', '127.0.0.1:0'], {
         env: { ...process.env, HOOK_TOKEN: TOKEN },
@@ -174,11 +175,12 @@ describe('the engine in a process of its own', () => {
       const listening = await new Promise<{ enginePid?: number; url: string }>((resolve, reject) => {
         lines.on('line', (line) => {
           log.push(line);
-          if (line.includes('"remediator listening"')) resolve(JSON.parse(line) as { enginePid?: number; url: string });
+          if (until === 'listening' && line.includes('"remediator listening"')) resolve(JSON.parse(line) as { enginePid?: number; url: string });
+          if (until === 'waiting' && line.includes('another engine holds the state file')) resolve({ enginePid: -1, url: '' });
         });
         void exited.then((code) => reject(new Error(`warren remediator exited (${code}) before listening:\n${log.join('\n')}`)));
       });
-      expect(listening.enginePid).toBeGreaterThan(0);
+      if (until === 'listening') expect(listening.enginePid).toBeGreaterThan(0);
       return { pid: child.pid!, enginePid: listening.enginePid!, url: listening.url, exited, log };
     }
 
@@ -229,6 +231,22 @@ describe('the engine in a process of its own', () => {
       expect(await waitFor(() => !isRunning(enginePid), 10_000)).toBe(true);
       const fatal = log.map((line) => JSON.parse(line) as { level: number; err?: string }).filter((entry) => entry.level === 60);
       expect(fatal.some((entry) => /the inbox's log could not be flushed to disk: .*(ENOENT|removed while in use)/.test(entry.err ?? ''))).toBe(true);
+    });
+
+    it('a second remediator on the same state file waits for the first, and Ctrl-C ends that wait at once and cleanly', async () => {
+      const first = await startCommand();
+      const second = await startCommand('', 'waiting');
+      const started = performance.now();
+      process.kill(-second.pid, 'SIGINT');
+      const exit = await second.exited;
+      expect(exit, second.log.join('\n')).toBe(0);
+      expect(performance.now() - started).toBeLessThan(5_000);
+      const entries = second.log.map((line) => JSON.parse(line) as { level: number; msg: string });
+      expect(entries.filter((entry) => entry.level >= 50)).toEqual([]);
+      // The first never noticed.
+      expect((await fetch(`${first.url}/api/v1/status`, { headers: auth })).status).toBe(200);
+      process.kill(-first.pid, 'SIGINT');
+      expect(await first.exited).toBe(0);
     });
 
     it('shuts down in order on Ctrl-C to its process group: the engine process ignores the signal and is closed by its parent', async () => {

@@ -235,7 +235,7 @@ describe('strategy chain', () => {
     await h.engine.idle();
     expect(h.primary.calls.verify).toBeGreaterThan(1); // polled until the verify timeout
     expect(h.fallback.calls.execute).toBe(1);
-    expect(h.store.getAction(id as number)?.state).toBe('failed');
+    expect(h.store.getAction(id as number)).toMatchObject({ state: 'failed', reason: 'chain_exhausted: every strategy of the chain ran, none succeeded; the last: notify_only did not verify the cluster healthy within 1s' });
     expect(h.notifications.map((n) => n.payload.escalation)).toEqual(['chain_exhausted']);
   });
 
@@ -248,6 +248,16 @@ describe('strategy chain', () => {
     const action = h.store.getAction(id as number);
     expect(action?.state).toBe('succeeded');
     expect(action?.steps.some((s) => s.phase === 'execute' && s.status === 'failed')).toBe(true);
+  });
+
+  it('a chain whose last strategy fails says so in the reason and the escalation, not that the cluster did not verify', async () => {
+    const h = harness();
+    h.primary.executeError = new Error('boom');
+    h.fallback.executeError = new Error('the escalation webhook did not accept the notification');
+    const [id] = h.deliver([unsynced()]).actions;
+    await h.engine.idle();
+    expect(h.store.getAction(id as number)).toMatchObject({ state: 'failed', reason: 'chain_exhausted: every strategy of the chain ran, none succeeded; the last: notify_only failed: the escalation webhook did not accept the notification' });
+    expect(h.notifications.map((n) => n.payload.reason)).toEqual(['every strategy of the chain ran, none succeeded; the last: notify_only failed: the escalation webhook did not accept the notification']);
   });
 
   it('an unsafe precheck blocks the action, changes nothing and escalates', async () => {
