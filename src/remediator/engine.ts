@@ -427,6 +427,7 @@ export class RemediationEngine {
   #intakeAlert(alert: WebhookAlert, payload: WebhookPayload, now: string, result: IntakeResult, afterCommit: (() => void)[]): void {
     const stored = toStoredAlert(alert);
     if (!this.#store.recordEpisode(episodeKey(stored), stored, now)) {
+      if (alert.status === 'firing' && this.#actOnPlannedEpisode(alert, stored, payload, now, result, afterCommit)) return;
       result.duplicates++;
       return;
     }
@@ -448,6 +449,24 @@ export class RemediationEngine {
       return;
     }
     for (const route of routes) result.actions.push(this.#createAction(route, stored, payload.receiver, now, afterCommit));
+  }
+
+  /**
+   * A repeat of a firing episode is a duplicate, except for a rule that only planned it (dry_run)
+   * and acts now (enforce or approve since a restart): the alert still fires and nothing was done
+   * about it, so the repeat (Alertmanager's repeat_interval) creates the action going live promised.
+   * Once per rule: the new action is not `planned`, so later repeats are duplicates again.
+   */
+  #actOnPlannedEpisode(alert: WebhookAlert, stored: StoredAlert, payload: WebhookPayload, now: string, result: IntakeResult, afterCommit: (() => void)[]): boolean {
+    const earlier = this.#store.episodeActions(stored.fingerprint, stored.startsAt);
+    if (earlier.length === 0 || earlier.some((action) => action.state !== 'planned')) return false;
+    if (this.#store.hasEpisode(episodeKey({ ...stored, status: 'resolved' }))) return false;
+    const planned = new Set(earlier.map((action) => action.rule));
+    const routes = routeAlert(this.#settings.rules, { status: alert.status, labels: alert.labels }).filter((route) => route.rule.mode !== 'dry_run' && planned.has(route.rule.name));
+    if (routes.length === 0) return false;
+    for (const route of routes) result.actions.push(this.#createAction(route, stored, payload.receiver, now, afterCommit));
+    this.#logger.info({ fingerprint: stored.fingerprint, startsAt: stored.startsAt, rules: routes.map((route) => route.rule.name) }, 'remediation: an episode only planned in dry_run fires on; its rules act now');
+    return true;
   }
 
   #createAction(route: ReturnType<typeof routeAlert>[number], alert: StoredAlert, receiver: string, now: string, afterCommit: (() => void)[]): number {

@@ -580,6 +580,12 @@ export class RemediationStore {
     return rows.map((row) => ({ id: Number(row.id), strategy: String(row.first_strategy) }));
   }
 
+  /** The rule and state of every action of one firing episode. */
+  episodeActions(fingerprint: string, startsAt: string): { rule: string; state: ActionState }[] {
+    const rows = this.#statements.get(`SELECT rule, state FROM actions WHERE starts_at = ? AND fingerprint = ?`).all(startsAt, fingerprint) as { rule: string; state: ActionState }[];
+    return rows.map((row) => ({ rule: String(row.rule), state: row.state }));
+  }
+
   cooldownUntil(rule: string, target: string): string | undefined {
     const row = this.#statements.get('SELECT until FROM cooldowns WHERE rule = ? AND target = ?').get(rule, target) as { until: string } | undefined;
     return row?.until;

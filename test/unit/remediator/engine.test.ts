@@ -357,6 +357,44 @@ describe('mode changes', () => {
     expect(second.primary.calls.execute).toBe(0);
   });
 
+  it('going live: a repeat of an episode dry_run only planned creates the action once the rule acts, and only once', async () => {
+    const file = join(dir, 'live.db');
+    const dry = harness(RULES.replace('mode: enforce', 'mode: dry_run'), { file });
+    const [planned] = dry.deliver([unsynced()]).actions as [number];
+    await dry.engine.idle();
+    expect(dry.store.getAction(planned)?.state).toBe('planned');
+    // A repeat while still in dry_run is a duplicate.
+    expect(dry.deliver([unsynced()]).duplicates).toBe(1);
+    await dry.engine.stop(0);
+    dry.store.close();
+
+    const live = harness(RULES, { file });
+    const repeat = live.deliver([unsynced()]);
+    expect(repeat.duplicates).toBe(0);
+    expect(repeat.actions).toHaveLength(1);
+    await live.engine.idle();
+    expect(live.store.getAction(repeat.actions[0] as number)?.state).toBe('succeeded');
+    expect(live.primary.calls.execute).toBe(1);
+    // From now on repeats (and HA duplicates) are duplicates again.
+    expect(live.deliver([unsynced()]).duplicates).toBe(1);
+    expect(live.deliver([unsynced()]).actions).toEqual([]);
+  });
+
+  it('going live does not act on an episode that resolved while in dry_run', async () => {
+    const file = join(dir, 'live-resolved.db');
+    const dry = harness(RULES.replace('mode: enforce', 'mode: dry_run'), { file });
+    dry.deliver([unsynced()]);
+    await dry.engine.idle();
+    dry.deliver([unsynced('orders', { status: 'resolved' })]);
+    await dry.engine.stop(0);
+    dry.store.close();
+    const live = harness(RULES, { file });
+    const late = live.deliver([unsynced()]);
+    expect(late.actions).toEqual([]);
+    await live.engine.idle();
+    expect(live.primary.calls.execute).toBe(0);
+  });
+
   it('an approval is refused once the alert has resolved, and the action is cancelled', async () => {
     const h = harness(RULES.replace('mode: enforce', 'mode: approve'));
     h.engine.setPaused(true, 'test');
