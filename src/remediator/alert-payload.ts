@@ -98,13 +98,35 @@ export const MAX_NESTING = 64;
  * whatever walks them recursively later (JSON.stringify), which must not turn bad input into a 5xx.
  */
 export function tooDeep(value: unknown, limit = MAX_NESTING): string | undefined {
-  const stack: { value: unknown; depth: number; path: readonly PropertyKey[] }[] = [{ value, depth: 0, path: [] }];
-  while (stack.length > 0) {
-    const { value: current, depth, path } = stack.pop() as (typeof stack)[number];
-    if (typeof current !== 'object' || current === null) continue;
-    if (depth >= limit) return jsonPath(path.slice(0, 8)) + (path.length > 8 ? '...' : '');
-    for (const [key, child] of Object.entries(current)) {
-      if (typeof child === 'object' && child !== null) stack.push({ value: child, depth: depth + 1, path: [...path, Array.isArray(current) ? Number(key) : key] });
+  // Runs on every delivery: one small record per container and none per key (Object.entries
+  // allocated an array per object and cost as much as JSON.parse itself).
+  interface Container {
+    value: object;
+    depth: number;
+    parent: Container | undefined;
+    key: string | number;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const stack: Container[] = [{ value, depth: 0, parent: undefined, key: '' }];
+  for (let container = stack.pop(); container !== undefined; container = stack.pop()) {
+    const push = (child: unknown, key: string | number): Container | undefined => {
+      if (typeof child !== 'object' || child === null) return undefined;
+      const entry: Container = { value: child, depth: (container as Container).depth + 1, parent: container, key };
+      if (entry.depth > limit) return entry;
+      stack.push(entry);
+      return undefined;
+    };
+    let deepest: Container | undefined;
+    if (Array.isArray(container.value)) {
+      for (let i = 0; i < container.value.length && !deepest; i++) deepest = push(container.value[i], i);
+    } else {
+      const record = container.value as Record<string, unknown>;
+      for (const key in record) if (!deepest) deepest = push(record[key], key);
+    }
+    if (deepest) {
+      const path: (string | number)[] = [];
+      for (let at: Container | undefined = deepest; at?.parent; at = at.parent) path.unshift(at.key);
+      return jsonPath(path.slice(0, 8)) + (path.length > 8 ? '...' : '');
     }
   }
   return undefined;
