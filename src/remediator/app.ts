@@ -4,6 +4,7 @@
 //   POST /api/v1/actions/{id}/approve    run an action planned in approve mode; .../reject cancels it
 //   POST /api/v1/pause, /api/v1/resume   hold or release new actions; GET /api/v1/status
 //   GET  /metrics, /-/healthy, /-/ready
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterConfig, WarrenConfig } from '../config/types.ts';
 import { WarrenError, describeError } from '../errors.ts';
@@ -111,13 +112,12 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
       response.setHeader('connection', 'close');
       return answer(413, { error: `body larger than remediation.max_body_size (${settings.maxBodyBytes} bytes)` });
     }
-    let text: string;
-    try {
-      // Fatal: a byte that is not UTF-8 would otherwise become U+FFFD and be stored changed. A BOM is dropped.
-      text = new TextDecoder('utf-8', { fatal: true }).decode(body);
-    } catch {
-      return answer(400, { error: 'body is not valid UTF-8' });
-    }
+    // A byte that is not UTF-8 would otherwise become U+FFFD and be stored changed. Checked apart
+    // from decoding: toString gives V8 a one-byte string for an ASCII body, where TextDecoder gave a
+    // two-byte one, twice the memory for every step after it (measured: the benchmark's p99 doubled).
+    if (!isUtf8(body)) return answer(400, { error: 'body is not valid UTF-8' });
+    const hasBom = body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf;
+    const text = body.toString('utf8', hasBom ? 3 : 0);
     let outcome;
     try {
       outcome = await backend.accept(text);
