@@ -14,8 +14,9 @@ const MAX_LABEL_VALUE = 16_384;
  * one zod schema per value (a 50-alert delivery has ~600 of them, and this runs on every request).
  * Lone UTF-16 surrogates cannot be percent-encoded into an API path or stored as UTF-8 text. A
  * label named `__proto__` is put back after parsing (restoreProtoLabels): zod's record drops it.
- * (A transform building the sets itself kept it, but doubled the acknowledgement's p99 in the
- * webhook benchmark; this form is the measured one.)
+ * (A transform building the sets itself kept it too, but that rewrite, together with the other
+ * input checks of the same change, doubled the acknowledgement's p99 in the webhook benchmark;
+ * this form is the measured one: docs/benchmarks.md.)
  */
 const stringSet = (maxValue: number) =>
   z.record(z.string(), z.string()).check((context) => {
