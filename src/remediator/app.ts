@@ -16,7 +16,7 @@ import { MetricRegistry, TEXT_CONTENT_TYPE } from '../metrics/registry.ts';
 import type { ClusterAccess, RemediationEngine } from './engine.ts';
 import { createEngineRuntime } from './engine-runtime.ts';
 import { inlineBackend, separateBackend, type EngineClient, type RemediatorBackend, type RemediatorWorkerData } from './engine-host.ts';
-import { isRfc3339 } from './alert-payload.ts';
+import { isRfc3339, normaliseTime } from './alert-payload.ts';
 import { requiresCredentials, type RemediatorSettings } from './settings.ts';
 import { ACTION_STATES, type ActionFilter, type ActionState, type RemediationStore } from './store.ts';
 import type { Strategy } from './strategies/strategy.ts';
@@ -150,7 +150,7 @@ export function createRemediatorApp(deps: RemediatorDeps): RemediatorApp {
         problems.push(`${name} must be an RFC 3339 timestamp, such as 2026-11-22T06:00:00Z`);
         return undefined;
       }
-      return new Date(Date.parse(text)).toISOString();
+      return normaliseTime(text);
     };
     const filter: ActionFilter = {
       state: state as ActionState | undefined,

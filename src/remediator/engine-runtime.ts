@@ -80,18 +80,13 @@ export function createEngineRuntime(deps: EngineRuntimeDeps): EngineRuntime {
   const { config, settings, logger } = deps;
   const now = deps.now ?? Date.now;
   const { lock } = deps;
-  let store: RemediationStore;
+  let store: RemediationStore | undefined;
   let inbox: Inbox;
   try {
     store = deps.store ?? new RemediationStore(settings.stateFile);
-  } catch (error) {
-    lock?.release();
-    throw error;
-  }
-  try {
     inbox = deps.inbox ?? new Inbox(inboxFileFor(store.file), { acknowledgeAfter: settings.acknowledgeAfter });
   } catch (error) {
-    store.close();
+    store?.close();
     lock?.release();
     throw error;
   }
