@@ -2,6 +2,7 @@
 
 import { access, constants, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import type { LocalRabbitmqProfile } from '../src/config/local-stack.ts';
 import { StackError } from './errors.ts';
 import { runToLogFile } from './exec.ts';
 import type { Reporter } from './progress.ts';
@@ -28,14 +29,24 @@ export interface RequiredTool {
   debianPackage: string;
 }
 
-/** What `up` cannot do without, and the Debian package providing each. */
-const REQUIRED: readonly RequiredTool[] = [
-  { binary: BINARIES.rabbitmqServer, debianPackage: 'rabbitmq-server' },
-  { binary: BINARIES.rabbitmqctl, debianPackage: 'rabbitmq-server' },
+/** What `up` cannot do without whatever RabbitMQ it runs, and the Debian package providing each. */
+const SERVICES: readonly RequiredTool[] = [
   { binary: BINARIES.prometheus, debianPackage: 'prometheus' },
   { binary: BINARIES.alertmanager, debianPackage: 'prometheus-alertmanager' },
   { binary: BINARIES.haproxy, debianPackage: 'haproxy' },
 ];
+
+/** RabbitMQ 3.10 comes from the host's packages; 4.0 from a root filesystem built by the stack. */
+const HOST_RABBITMQ: readonly RequiredTool[] = [
+  { binary: BINARIES.rabbitmqServer, debianPackage: 'rabbitmq-server' },
+  { binary: BINARIES.rabbitmqctl, debianPackage: 'rabbitmq-server' },
+];
+
+export function requiredPackages(profile: LocalRabbitmqProfile): readonly RequiredTool[] {
+  return profile === '3.10' ? [...HOST_RABBITMQ, ...SERVICES] : SERVICES;
+}
+
+const REQUIRED = requiredPackages('3.10');
 
 export async function isExecutable(file: string): Promise<boolean> {
   try {
@@ -89,7 +100,7 @@ export async function ensurePackages(aptLog: string, report: Reporter, required:
   } catch (error) {
     throw new StackError('STACK_PACKAGES_INSTALL_FAILED', `${installCommand} failed; see ${aptLog}`, { cause: error });
   }
-  const stillMissing = await missingPackages();
+  const stillMissing = await missingPackages(required);
   if (stillMissing.length > 0) {
     throw new StackError('STACK_PACKAGES_INSTALL_FAILED',
       `installed, yet still missing programs from: ${stillMissing.join(', ')}; see ${aptLog}`);

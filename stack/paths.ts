@@ -3,7 +3,8 @@
 
 import path from 'node:path';
 import type { LocalStackNode } from '../src/config/local-stack.ts';
-import { localErlangHome, localRemediatorTokenFile, localStackDir } from '../src/config/local-stack.ts';
+import type { Broker } from './broker.ts';
+import { localRemediatorTokenFile, localStackDir } from '../src/config/local-stack.ts';
 
 export interface NodePaths {
   readonly dir: string;
@@ -33,8 +34,6 @@ export interface StackPaths {
   readonly stackDir: string;
   /** Written when the state dir is created; `down --purge` only deletes a dir carrying it. */
   readonly markerFile: string;
-  readonly erlangHome: string;
-  readonly cookieFile: string;
   readonly logsDir: string;
   readonly aptLog: string;
   readonly haproxy: ServicePaths & { readonly configFile: string; readonly adminSocket: string };
@@ -50,7 +49,6 @@ export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 
 export function stackPaths(env: NodeJS.ProcessEnv = process.env, repoRoot: string = REPO_ROOT): StackPaths {
   const stackDir = path.resolve(repoRoot, localStackDir(env, repoRoot));
-  const erlangHome = localErlangHome(stackDir);
   const logsDir = path.join(stackDir, 'logs');
   const serviceDir = (name: string): ServicePaths => ({
     dir: path.join(stackDir, name),
@@ -63,8 +61,6 @@ export function stackPaths(env: NodeJS.ProcessEnv = process.env, repoRoot: strin
     repoRoot,
     stackDir,
     markerFile: path.join(stackDir, '.warren-stack'),
-    erlangHome,
-    cookieFile: path.join(erlangHome, '.erlang.cookie'),
     logsDir,
     aptLog: path.join(logsDir, 'apt.log'),
     haproxy: {
@@ -91,10 +87,11 @@ export function nodeShortName(node: LocalStackNode): string {
   return node.name.split('@')[0] ?? node.name;
 }
 
-export function nodePaths(paths: StackPaths, node: LocalStackNode): NodePaths {
+/** A node's files on the host, under its profile's directories. */
+export function nodePaths(broker: Broker, node: LocalStackNode): NodePaths {
   const short = nodeShortName(node);
-  const dir = path.join(paths.stackDir, short);
-  const logDir = path.join(paths.logsDir, short);
+  const dir = path.join(broker.nodesDir, short);
+  const logDir = path.join(broker.logsDir, short);
   return {
     dir,
     configBase: path.join(dir, 'rabbitmq'),

@@ -1,6 +1,6 @@
 // Pid files, liveness and termination of the stack's server processes (Linux /proc based).
 
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -61,7 +61,7 @@ export async function livePidFromFile(pidFile: string, programName: string): Pro
  * Finds a live `programName` process started with environment variable key=value. Used when a pid
  * file is missing: e.g. RabbitMQ deletes its pid file when a second boot of the same node fails.
  */
-export async function findPidByEnvironment(programName: string, key: string, value: string): Promise<number | null> {
+export async function findPidByEnvironment(programName: string, key: string, value: string, root?: string): Promise<number | null> {
   const wanted = `${key}=${value}`;
   for (const entry of await readdir('/proc')) {
     const pid = Number(entry);
@@ -69,11 +69,23 @@ export async function findPidByEnvironment(programName: string, key: string, val
       continue;
     }
     const environ = await readProcFile(pid, 'environ');
-    if (environ?.split('\0').includes(wanted)) {
+    if (environ?.split('\0').includes(wanted) && (root === undefined || (await processRoot(pid)) === root)) {
       return pid;
     }
   }
   return null;
+}
+
+/**
+ * The directory a process sees as `/` (its chroot): two stacks' chrooted nodes can carry the same
+ * in-root paths, so a path alone does not say which stack a process belongs to.
+ */
+export async function processRoot(pid: number): Promise<string | null> {
+  try {
+    return await readlink(`/proc/${pid}/root`);
+  } catch {
+    return null;
+  }
 }
 
 export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {

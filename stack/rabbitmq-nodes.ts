@@ -1,21 +1,22 @@
 // The three RabbitMQ nodes: their files, environment, start, probe and stop.
 
-import { mkdir, open, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, realpath, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCAL_HOST, LOCAL_CLUSTER_NAME, LOCAL_NODES } from '../src/config/local-stack.ts';
 import type { LocalStackNode } from '../src/config/local-stack.ts';
+import type { Broker } from './broker.ts';
+import { brokerArgv, brokerEnv, brokerView } from './broker.ts';
 import { StackError } from './errors.ts';
 import { runToLogFile } from './exec.ts';
-import { BINARIES } from './packages.ts';
-import type { NodePaths, StackPaths } from './paths.ts';
+import type { NodePaths } from './paths.ts';
 import { nodePaths } from './paths.ts';
 import type { PortClaim } from './processes.ts';
-import { assertPortsFree, findPidByEnvironment, isProcessAlive, livePidFromFile, removeFile, terminateProcess, waitForExit } from './processes.ts';
+import { assertPortsFree, findPidByEnvironment, processRoot, isProcessAlive, livePidFromFile, removeFile, terminateProcess, waitForExit } from './processes.ts';
 import type { Reporter } from './progress.ts';
 import type { ClusterView } from './rabbitmq-cluster.ts';
 import { readClusterView } from './rabbitmq-cluster.ts';
-import { rabbitmqctl, rabbitmqctlEnv } from './rabbitmq-cli.ts';
+import { brokerRabbitmqctl } from './rabbitmq-cli.ts';
 import { allOrAbort } from './tasks.ts';
 
 export const ENABLED_PLUGINS = ['rabbitmq_management', 'rabbitmq_prometheus', 'rabbitmq_shovel', 'rabbitmq_shovel_management'] as const;
@@ -43,28 +44,29 @@ export function renderEnabledPlugins(): string {
   return `[${ENABLED_PLUGINS.join(',')}].\n`;
 }
 
-export function nodeServerEnv(paths: StackPaths, node: LocalStackNode): NodeJS.ProcessEnv {
-  const files = nodePaths(paths, node);
+export function nodeServerEnv(broker: Broker, node: LocalStackNode): NodeJS.ProcessEnv {
+  const files = nodePaths(broker, node);
+  const view = (hostPath: string) => brokerView(broker, hostPath);
   return {
-    ...rabbitmqctlEnv(paths.stackDir),
+    ...brokerEnv(broker),
     RABBITMQ_NODENAME: node.name,
     RABBITMQ_NODE_PORT: String(node.amqpPort),
     RABBITMQ_DIST_PORT: String(node.distributionPort),
-    RABBITMQ_CONFIG_FILE: files.configBase,
+    RABBITMQ_CONFIG_FILE: view(files.configBase),
     // Points at a file we never create, so /etc/rabbitmq/advanced.config cannot leak in.
-    RABBITMQ_ADVANCED_CONFIG_FILE: path.join(files.dir, 'advanced.config'),
-    RABBITMQ_ENABLED_PLUGINS_FILE: files.enabledPluginsFile,
-    RABBITMQ_MNESIA_BASE: files.mnesiaBase,
-    RABBITMQ_LOG_BASE: files.logDir,
-    RABBITMQ_PID_FILE: files.pidFile,
+    RABBITMQ_ADVANCED_CONFIG_FILE: view(path.join(files.dir, 'advanced.config')),
+    RABBITMQ_ENABLED_PLUGINS_FILE: view(files.enabledPluginsFile),
+    RABBITMQ_MNESIA_BASE: view(files.mnesiaBase),
+    RABBITMQ_LOG_BASE: view(files.logDir),
+    RABBITMQ_PID_FILE: view(files.pidFile),
     // Erlang distribution listens on loopback only, like every other port of the stack.
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
-    ERL_CRASH_DUMP: files.crashDump,
+    ERL_CRASH_DUMP: view(files.crashDump),
   };
 }
 
-async function writeNodeFiles(paths: StackPaths, node: LocalStackNode): Promise<void> {
-  const files = nodePaths(paths, node);
+async function writeNodeFiles(broker: Broker, node: LocalStackNode): Promise<void> {
+  const files = nodePaths(broker, node);
   await mkdir(files.mnesiaBase, { recursive: true });
   await mkdir(files.logDir, { recursive: true });
   await writeFile(files.configFile, renderRabbitmqConf(node));
@@ -80,10 +82,19 @@ export function nodePortClaims(node: LocalStackNode): PortClaim[] {
   ];
 }
 
+/** `/` on the host; the root filesystem's real path for 4.0 (what /proc/PID/root shows). */
+async function brokerRoot(broker: Broker): Promise<string> {
+  const root = broker.cli.rootDir;
+  return root === null ? '/' : await realpath(root).catch(() => root);
+}
+
 /** The node's OS pid: from its pid file, else by its environment (RabbitMQ may delete the file). */
-export async function findNodePid(paths: StackPaths, node: LocalStackNode): Promise<number | null> {
-  const { pidFile } = nodePaths(paths, node);
-  return (await livePidFromFile(pidFile, BEAM)) ?? (await findPidByEnvironment(BEAM, 'RABBITMQ_PID_FILE', pidFile));
+export async function findNodePid(broker: Broker, node: LocalStackNode): Promise<number | null> {
+  const { pidFile } = nodePaths(broker, node);
+  const root = await brokerRoot(broker);
+  const fromFile = await livePidFromFile(pidFile, BEAM);
+  if (fromFile !== null && (await processRoot(fromFile)) === root) return fromFile;
+  return await findPidByEnvironment(BEAM, 'RABBITMQ_PID_FILE', brokerView(broker, pidFile), root);
 }
 
 /**
@@ -101,16 +112,16 @@ export interface NodeProbe {
 }
 
 /** Looks at the OS first so probing a stopped stack runs no CLI (which would start epmd). */
-export async function probeNode(paths: StackPaths, node: LocalStackNode): Promise<NodeProbe> {
-  const pid = await findNodePid(paths, node);
+export async function probeNode(broker: Broker, node: LocalStackNode): Promise<NodeProbe> {
+  const pid = await findNodePid(broker, node);
   if (pid === null) {
     return { node, pid, state: 'stopped', cluster: null };
   }
   try {
     // cluster_status needs the rabbit app, so success answers both questions in one call.
-    return { node, pid, state: 'running', cluster: await readClusterView(paths.stackDir, node.name) };
+    return { node, pid, state: 'running', cluster: await readClusterView(broker, node.name) };
   } catch {
-    const reachable = await rabbitmqctl(paths.stackDir, node.name, ['ping'], { timeoutMs: 20_000 }).then(() => true, () => false);
+    const reachable = await brokerRabbitmqctl(broker, node.name, ['ping'], { timeoutMs: 20_000 }).then(() => true, () => false);
     return { node, pid, state: reachable ? 'app-stopped' : 'unresponsive', cluster: null };
   }
 }
@@ -130,31 +141,32 @@ async function crashSlogan(files: NodePaths): Promise<string | null> {
   }
 }
 
-async function startFailure(paths: StackPaths, node: LocalStackNode, reason: string, cause?: unknown): Promise<StackError> {
-  const files = nodePaths(paths, node);
+async function startFailure(broker: Broker, node: LocalStackNode, reason: string, cause?: unknown): Promise<StackError> {
+  const files = nodePaths(broker, node);
   const slogan = await crashSlogan(files);
   const crash = slogan === null ? '' : `; crash: ${slogan} (${files.crashDump})`;
   return new StackError('STACK_NODE_START_FAILED',
     `${node.name} ${reason}${crash}; log: ${files.mainLog} (launcher output: ${files.launcherLog})`, { cause });
 }
 
-async function launchNode(paths: StackPaths, node: LocalStackNode, report: Reporter): Promise<void> {
-  const files = nodePaths(paths, node);
-  await writeNodeFiles(paths, node);
+async function launchNode(broker: Broker, node: LocalStackNode, report: Reporter): Promise<void> {
+  const files = nodePaths(broker, node);
+  await writeNodeFiles(broker, node);
   await removeFile(files.pidFile); // stale: the probe found no live VM
   // Keep the last crash dump, but out of the way: a dump present after this boot is from this boot.
   await rename(files.crashDump, `${files.crashDump}.previous`).catch(() => undefined);
   report(`${node.name}: starting (log: ${files.mainLog})`);
   try {
-    await runToLogFile(BINARIES.rabbitmqServer, ['-detached'], files.launcherLog, nodeServerEnv(paths, node));
+    const [file, ...args] = brokerArgv(broker, 'rabbitmq-server', ['-detached']);
+    await runToLogFile(file, args, files.launcherLog, nodeServerEnv(broker, node));
   } catch (error) {
-    throw await startFailure(paths, node, 'could not be launched', error);
+    throw await startFailure(broker, node, 'could not be launched', error);
   }
 }
 
 /** The VM writes its pid file early in boot, and deletes it if boot fails. */
-async function waitForNodePid(paths: StackPaths, node: LocalStackNode, signal: AbortSignal): Promise<number> {
-  const { pidFile } = nodePaths(paths, node);
+async function waitForNodePid(broker: Broker, node: LocalStackNode, signal: AbortSignal): Promise<number> {
+  const { pidFile } = nodePaths(broker, node);
   const started = Date.now();
   for (;;) {
     const pid = await livePidFromFile(pidFile, BEAM);
@@ -162,8 +174,8 @@ async function waitForNodePid(paths: StackPaths, node: LocalStackNode, signal: A
       return pid;
     }
     const elapsed = Date.now() - started;
-    if (elapsed > 60_000 || (elapsed > 5_000 && (await findPidByEnvironment(BEAM, 'RABBITMQ_PID_FILE', pidFile)) === null)) {
-      throw await startFailure(paths, node, 'exited during boot');
+    if (elapsed > 60_000 || (elapsed > 5_000 && (await findPidByEnvironment(BEAM, 'RABBITMQ_PID_FILE', brokerView(broker, pidFile), await brokerRoot(broker))) === null)) {
+      throw await startFailure(broker, node, 'exited during boot');
     }
     await sleep(200, undefined, { signal });
   }
@@ -173,12 +185,12 @@ async function waitForNodePid(paths: StackPaths, node: LocalStackNode, signal: A
  * await_startup fails at once while the VM has not registered with epmd yet, so retry it for a
  * short while; once reachable it waits (up to 120 s) for the app itself.
  */
-async function awaitNodeBoot(paths: StackPaths, node: LocalStackNode, report: Reporter, signal: AbortSignal): Promise<void> {
-  const pid = await waitForNodePid(paths, node, signal);
+async function awaitNodeBoot(broker: Broker, node: LocalStackNode, report: Reporter, signal: AbortSignal): Promise<void> {
+  const pid = await waitForNodePid(broker, node, signal);
   const reachableBy = Date.now() + 30_000;
   for (;;) {
     try {
-      await rabbitmqctl(paths.stackDir, node.name, ['await_startup', '--timeout', '120'], { timeoutMs: 130_000, signal });
+      await brokerRabbitmqctl(broker, node.name, ['await_startup', '--timeout', '120'], { timeoutMs: 130_000, signal });
       report(`${node.name}: running (pid ${pid})`);
       return;
     } catch (error) {
@@ -189,7 +201,7 @@ async function awaitNodeBoot(paths: StackPaths, node: LocalStackNode, report: Re
         await sleep(1_000, undefined, { signal });
         continue;
       }
-      throw await startFailure(paths, node, (await isProcessAlive(pid)) ? 'did not finish booting' : 'exited during boot', error);
+      throw await startFailure(broker, node, (await isProcessAlive(pid)) ? 'did not finish booting' : 'exited during boot', error);
     }
   }
 }
@@ -198,13 +210,13 @@ async function awaitNodeBoot(paths: StackPaths, node: LocalStackNode, report: Re
  * For a VM whose app is down: after stop_app, or still booting (e.g. waiting for the peer that
  * stopped last). start_app returns at once on a booting node, so also wait for the boot to end.
  */
-async function startApp(paths: StackPaths, node: LocalStackNode, report: Reporter, signal: AbortSignal): Promise<void> {
+async function startApp(broker: Broker, node: LocalStackNode, report: Reporter, signal: AbortSignal): Promise<void> {
   report(`${node.name}: VM up but rabbit app not running; start_app`);
   try {
-    await rabbitmqctl(paths.stackDir, node.name, ['start_app'], { timeoutMs: 180_000, signal });
-    await rabbitmqctl(paths.stackDir, node.name, ['await_startup', '--timeout', '120'], { timeoutMs: 130_000, signal });
+    await brokerRabbitmqctl(broker, node.name, ['start_app'], { timeoutMs: 180_000, signal });
+    await brokerRabbitmqctl(broker, node.name, ['await_startup', '--timeout', '120'], { timeoutMs: 130_000, signal });
   } catch (error) {
-    throw signal.aborted ? error : await startFailure(paths, node, 'failed start_app', error);
+    throw signal.aborted ? error : await startFailure(broker, node, 'failed start_app', error);
   }
   report(`${node.name}: running`);
 }
@@ -213,13 +225,13 @@ async function startApp(paths: StackPaths, node: LocalStackNode, report: Reporte
  * Brings every node's VM and rabbit app up. Stopped nodes start concurrently: after a full stop
  * each node waits for the peers it last saw running, so one-at-a-time would deadlock.
  */
-export async function ensureNodesRunning(paths: StackPaths, report: Reporter, attempt = 1): Promise<void> {
-  const probes = await Promise.all(LOCAL_NODES.map((node) => probeNode(paths, node)));
+export async function ensureNodesRunning(broker: Broker, report: Reporter, attempt = 1): Promise<void> {
+  const probes = await Promise.all(LOCAL_NODES.map((node) => probeNode(broker, node)));
   const unresponsive = probes.find((probe) => probe.state === 'unresponsive');
   if (unresponsive !== undefined) {
     throw new StackError('STACK_NODE_UNRESPONSIVE',
-      `${unresponsive.node.name} (pid ${unresponsive.pid}) is running but rabbitmqctl cannot reach it (Erlang cookie in ${paths.cookieFile}?); `
-      + `\`npm run stack -- down\` stops it; log: ${nodePaths(paths, unresponsive.node).mainLog}`);
+      `${unresponsive.node.name} (pid ${unresponsive.pid}) is running but rabbitmqctl cannot reach it (Erlang cookie in ${broker.cookieFile}?); `
+      + `\`npm run stack -- down\` stops it; log: ${nodePaths(broker, unresponsive.node).mainLog}`);
   }
   for (const probe of probes.filter((candidate) => candidate.state === 'running')) {
     report(`${probe.node.name}: already running (pid ${probe.pid})`);
@@ -227,27 +239,27 @@ export async function ensureNodesRunning(paths: StackPaths, report: Reporter, at
   const stopped = probes.filter((probe) => probe.state === 'stopped').map((probe) => probe.node);
   const appStopped = probes.filter((probe) => probe.state === 'app-stopped').map((probe) => probe.node);
   await assertPortsFree(stopped.flatMap(nodePortClaims), LOCAL_HOST);
-  await Promise.all(stopped.map((node) => launchNode(paths, node, report)));
+  await Promise.all(stopped.map((node) => launchNode(broker, node, report)));
   try {
     await allOrAbort([
-      ...stopped.map((node) => (signal: AbortSignal) => awaitNodeBoot(paths, node, report, signal)),
-      ...appStopped.map((node) => (signal: AbortSignal) => startApp(paths, node, report, signal)),
+      ...stopped.map((node) => (signal: AbortSignal) => awaitNodeBoot(broker, node, report, signal)),
+      ...appStopped.map((node) => (signal: AbortSignal) => startApp(broker, node, report, signal)),
     ]);
   } catch (error) {
     // RabbitMQ 3.10 can crash a restarting node that syncs feature flags with a peer still booting
     // (incompatible_feature_flags ... badmap, seen here): once the peers are up, it boots. Once only.
     if (attempt === 1 && error instanceof StackError && error.code === 'STACK_NODE_START_FAILED' && error.message.includes('incompatible_feature_flags')) {
       report(`a node crashed syncing feature flags with a booting peer; starting it again (${error.message.split(';')[0]})`);
-      return ensureNodesRunning(paths, report, 2);
+      return ensureNodesRunning(broker, report, 2);
     }
     throw error;
   }
 }
 
 /** `rabbitmqctl stop` halts the VM but returns before it exits; wait, and kill if it will not go. */
-export async function stopNode(paths: StackPaths, node: LocalStackNode, report: Reporter): Promise<void> {
-  const pid = await findNodePid(paths, node);
-  const { pidFile } = nodePaths(paths, node);
+export async function stopNode(broker: Broker, node: LocalStackNode, report: Reporter): Promise<void> {
+  const pid = await findNodePid(broker, node);
+  const { pidFile } = nodePaths(broker, node);
   if (pid === null) {
     report(`${node.name}: not running`);
     await removeFile(pidFile);
@@ -255,7 +267,7 @@ export async function stopNode(paths: StackPaths, node: LocalStackNode, report: 
   }
   report(`${node.name}: stopping (pid ${pid})`);
   try {
-    await rabbitmqctl(paths.stackDir, node.name, ['stop']);
+    await brokerRabbitmqctl(broker, node.name, ['stop']);
   } catch (error) {
     report(`${node.name}: rabbitmqctl stop failed (${(error as Error).message.split('\n')[0]}); terminating pid ${pid}`);
   }

@@ -25,6 +25,8 @@ export interface RabbitNodeStatus extends ComponentStatus {
 
 export interface StackStatus {
   readonly stackDir: string;
+  /** The RabbitMQ profile the stack runs (3.10, 4.0, 4.0-khepri). */
+  readonly rabbitmq: string;
   readonly healthy: boolean;
   readonly nodes: readonly RabbitNodeStatus[];
   /** haproxy, prometheus, alertmanager. */
@@ -83,5 +85,5 @@ export function formatStatusTable(status: StackStatus): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)));
   const line = (cells: readonly string[]): string => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
   const verdict = status.healthy ? 'stack healthy' : 'stack NOT healthy';
-  return [line(header), ...rows.map(line), '', `${verdict} (state: ${status.stackDir})`].join('\n');
+  return [line(header), ...rows.map(line), '', `${verdict} (rabbitmq ${status.rabbitmq}; state: ${status.stackDir})`].join('\n');
 }

@@ -1,5 +1,6 @@
 // Prints one plain closing line, `tests: N passed, N failed, N skipped`, after vitest's own summary,
 // so CI and any log reader can count results without parsing vitest's formatting.
+import { writeFileSync } from 'node:fs';
 import type { Reporter, TestModule } from 'vitest/node';
 
 export default class SummaryReporter implements Reporter {
@@ -17,5 +18,8 @@ export default class SummaryReporter implements Reporter {
     }
     counts.failed += unhandledErrors.length;
     process.stdout.write(`\ntests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
+    // scripts/test.ts runs vitest once per RabbitMQ profile and adds the runs up.
+    const summaryFile = process.env.WARREN_TEST_SUMMARY_FILE;
+    if (summaryFile) writeFileSync(summaryFile, JSON.stringify(counts));
   }
 }

@@ -24,7 +24,8 @@ import {
 import { formatPath } from './yaml-path.ts';
 import { resolveSecret, type Secret, type SecretReference } from './secret.ts';
 import { DEFAULT_CLI_BIN_DIR, DEFAULT_CLI_TIMEOUT_MS, type ClusterConfig, type NodeCliConfig, type WarrenConfig } from './types.ts';
-import { LOCAL_CLUSTER_NAME, LOCAL_HOST, LOCAL_NODES, LOCAL_PORTS, LOCAL_USER, localErlangHome, localRemediatorTokenFile } from './local-stack.ts';
+import type { LocalBrokerCli } from './local-stack.ts';
+import { LOCAL_CLUSTER_NAME, LOCAL_HOST, LOCAL_NODES, LOCAL_PORTS, LOCAL_USER, localBrokerCli, localRemediatorTokenFile, recordedLocalProfile } from './local-stack.ts';
 
 export interface ConfigProblem {
   /** Dotted YAML path, e.g. `clusters.prod.nodes[1].management_url`; `(root)` for the document. */
@@ -89,6 +90,16 @@ export function parseConfigText(text: string, source: string, options: LoadOptio
 }
 
 /** The configuration used when no file is given: the local stack from `npm run stack`. */
+/** The CLI settings that reach the local stack's nodes, for the profile it runs (3.10 or 4.0 in a chroot). */
+function localCliSettings(cli: LocalBrokerCli): NonNullable<WarrenConfigInput['clusters'][string]['cli']> {
+  return {
+    bin_dir: cli.binDir,
+    erlang_home: cli.erlangHome,
+    ...(cli.commandPrefix.length > 0 ? { command_prefix: [...cli.commandPrefix] } : {}),
+    ...(Object.keys(cli.env).length > 0 ? { env: { ...cli.env } } : {}),
+  };
+}
+
 export function localStackConfig(stackDir: string, options: LoadOptions = {}): WarrenConfig {
   const input: WarrenConfigInput = {
     default_cluster: LOCAL_CLUSTER_NAME,
@@ -96,7 +107,7 @@ export function localStackConfig(stackDir: string, options: LoadOptions = {}): W
       [LOCAL_CLUSTER_NAME]: {
         management: { username: LOCAL_USER.username, password: LOCAL_USER.password },
         amqp: { username: LOCAL_USER.username, password: LOCAL_USER.password, load_balancer_url: `amqp://${LOCAL_HOST}:${LOCAL_PORTS.haproxyAmqp}` },
-        cli: { bin_dir: '/usr/lib/rabbitmq/bin', erlang_home: localErlangHome(stackDir) },
+        cli: localCliSettings(localBrokerCli(stackDir, recordedLocalProfile(stackDir))),
         nodes: LOCAL_NODES.map((node) => ({
           name: node.name,
           management_url: `http://${LOCAL_HOST}:${node.managementPort}`,
@@ -371,7 +382,10 @@ function buildRule(rule: RemediationRuleParsed, section: RemediationParsed, orig
   };
 }
 
-/** Node-level CLI settings override the cluster's, key by key. */
+/**
+ * Node-level CLI settings override the cluster's, key by key; `commands` and `env` entry by entry,
+ * `command_prefix` as a whole (a node's `[]` turns the cluster's prefix off).
+ */
 function mergeCli(clusterCli: CliParsed | undefined, nodeCli: CliParsed | undefined, path: (p: string) => string): NodeCliConfig {
   const binDir = nodeCli?.bin_dir ?? clusterCli?.bin_dir;
   const erlangHome = nodeCli?.erlang_home ?? clusterCli?.erlang_home;
@@ -380,6 +394,8 @@ function mergeCli(clusterCli: CliParsed | undefined, nodeCli: CliParsed | undefi
     erlangHome: erlangHome === undefined ? undefined : path(erlangHome),
     timeoutMs: nodeCli?.timeout ?? clusterCli?.timeout ?? DEFAULT_CLI_TIMEOUT_MS,
     commands: { ...clusterCli?.commands, ...nodeCli?.commands },
+    env: { ...clusterCli?.env, ...nodeCli?.env },
+    commandPrefix: nodeCli?.command_prefix ?? clusterCli?.command_prefix ?? [],
   };
 }
 

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './duration.ts';
 import { isValidNodeName } from '../rabbitmq/names.ts';
+import { ARGV_PLACEHOLDERS, argvTemplateProblems } from '../rabbitmq/node-control.ts';
 import type { AcknowledgeAfter, RemediationMode } from '../remediator/settings.ts';
 import { DEFAULT_RULE_INPUTS } from '../remediator/routing/default-rules.ts';
 import { parseMatcher } from '../remediator/routing/matchers.ts';
@@ -20,7 +21,7 @@ export const NODE_SELECTION_STRATEGIES = [
 /** Operations whose CLI command a site may replace with its own argv template. */
 export const TEMPLATABLE_OPERATIONS = ['stop_app', 'start_app', 'stop', 'start', 'restart'] as const;
 /** Placeholders an argv template may use; each value is validated before substitution. */
-export const TEMPLATE_PLACEHOLDERS = ['node', 'host', 'cluster'] as const;
+export const TEMPLATE_PLACEHOLDERS = ARGV_PLACEHOLDERS;
 
 // Cross-field checks run even when a sibling field failed, so one check-config run reports
 // everything; they therefore read their input defensively.
@@ -129,27 +130,51 @@ const amqpSchema = z
   })
   .superRefine(atMostOneSecret, evenWithOtherErrors);
 
-const argvTemplate = z
-  .array(z.string())
-  .min(1, 'an argv template needs at least the program')
-  .superRefine((argv, ctx) => {
-    argv.forEach((arg, index) => {
-      for (const [, name] of arg.matchAll(/\{([^}]*)\}/g)) {
-        if (!(TEMPLATE_PLACEHOLDERS as readonly string[]).includes(name as string)) {
-          ctx.addIssue({ code: 'custom', path: [index], message: `unknown placeholder {${name}}: use ${TEMPLATE_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}` });
-        }
-      }
-    });
-    if (/[{}]/.test(argv[0] ?? '')) {
-      ctx.addIssue({ code: 'custom', path: [0], message: 'the program itself cannot be a placeholder' });
+// Placeholders {node} {host} {cluster}; `{{` and `}}` are literal braces (Erlang terms need them).
+// The scanner is node-control's own, so what validates here is exactly what is substituted there.
+const argvItems = z.array(z.string()).superRefine((argv, ctx) => {
+  for (const { index, message } of argvTemplateProblems(argv)) ctx.addIssue({ code: 'custom', path: [index], message });
+});
+const argvTemplate = argvItems.refine((argv) => argv.length > 0, 'an argv template needs at least the program');
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** What is wrong with an environment value, or its text: a string, or an integer as its decimal text. */
+function envText(value: unknown): { text: string } | { problem: string } {
+  if (typeof value === 'string') return value.includes('\0') ? { problem: 'contains a NUL character, which no environment variable can hold' } : { text: value };
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return { text: String(value) };
+  const what = value === null ? 'no value' : typeof value === 'number' ? 'a number that is not an integer' : Array.isArray(value) ? 'a list' : `a ${typeof value}`;
+  return { problem: `must be a string or an integer, got ${what}: quote it (e.g. "1.5", "true", "") to pass it as text` };
+}
+
+// `NAME: value` pairs. One transform checks names and values together, so every bad entry is
+// reported in one run (and a `__proto__` key is refused rather than silently dropped).
+const cliEnvSchema = z.unknown().transform((raw, ctx) => {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    ctx.addIssue({ code: 'custom', message: 'expected a map of NAME: value' });
+    return z.NEVER;
+  }
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (!ENV_NAME.test(name) || name === '__proto__') {
+      ctx.addIssue({ code: 'custom', path: [name], message: `invalid environment variable name ${JSON.stringify(name)}: use letters, digits and _, not starting with a digit` });
+      continue;
     }
-  });
+    const checked = envText(value);
+    if ('problem' in checked) ctx.addIssue({ code: 'custom', path: [name], message: checked.problem });
+    else env[name] = checked.text;
+  }
+  return env;
+});
 
 const cliSchema = z.strictObject({
   bin_dir: z.string().min(1).optional(),
   erlang_home: z.string().min(1).optional(),
   timeout: boundedDuration(1, 86_400_000).optional(),
   commands: z.partialRecord(z.enum(TEMPLATABLE_OPERATIONS), argvTemplate).optional(),
+  env: cliEnvSchema.optional(),
+  // Before every CLI tool call; `[]` on a node turns off the cluster's prefix there.
+  command_prefix: argvItems.optional(),
 });
 
 const nodeSchema = z.strictObject({

@@ -43,6 +43,13 @@ export interface NodeCliConfig {
   timeoutMs: number;
   /** Site-specific argv templates replacing the built-in command for an operation. */
   commands: Partial<Record<TemplatableOperation, readonly string[]>>;
+  /**
+   * Variables added to the CLI's environment (and to templates'), e.g. ERL_EPMD_PORT; a HOME here
+   * wins over erlangHome. Not secret: dry-run plans show them.
+   */
+  env: Readonly<Record<string, string>>;
+  /** Argv template placed before every CLI tool call (kubectl exec, docker exec, chroot); empty for none. */
+  commandPrefix: readonly string[];
 }
 
 export interface NodeConfig {

@@ -63,3 +63,25 @@ export function capabilitiesOf(version: BrokerVersion): Capabilities {
     mnesiaPartitionHandling: !atLeast(version, 4, 3),
   };
 }
+
+export type CapabilityName = keyof Capabilities;
+
+/** Why an operation cannot run on this broker, with a stable code for audits and callers. */
+export interface MissingCapability {
+  code: 'CAPABILITY_MISSING';
+  capability: CapabilityName;
+  version: string;
+  reason: string;
+}
+
+const MISSING_BECAUSE: Partial<Record<CapabilityName, string>> = {
+  classicMirroring: 'classic queue mirroring was removed in RabbitMQ 4.0',
+  mirrorSync: 'classic queue mirroring, and with it queue sync, was removed in RabbitMQ 4.0',
+};
+
+/** Undefined when the broker has `capability`; otherwise what is missing and why. */
+export function missingCapability(identity: { version: BrokerVersion; capabilities: Capabilities }, capability: CapabilityName): MissingCapability | undefined {
+  if (identity.capabilities[capability]) return undefined;
+  const because = MISSING_BECAUSE[capability] ?? 'not available in this version';
+  return { code: 'CAPABILITY_MISSING', capability, version: identity.version.text, reason: `RabbitMQ ${identity.version.text} lacks ${capability}: ${because}` };
+}

@@ -3,7 +3,10 @@ import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { localStackConfig } from '../../src/config/load.ts';
 import { LOCAL_CLUSTER_NAME, localStackDir } from '../../src/config/local-stack.ts';
+import { z } from 'zod';
 import type { ClusterConfig } from '../../src/config/types.ts';
+import type { Capabilities } from '../../src/rabbitmq/capabilities.ts';
+import { ManagementClient } from '../../src/rabbitmq/management/client.ts';
 
 export const REPO_ROOT = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 
@@ -85,5 +88,38 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
     if (await check().catch(() => false)) return true;
     if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** The cluster from a config file, with the CLI settings the local stack's running profile needs. */
+export function withLocalCli(cluster: ClusterConfig): ClusterConfig {
+  const stack = localCluster();
+  return { ...cluster, nodes: cluster.nodes.map((node) => ({ ...node, cli: stack.nodes.find((candidate) => candidate.name === node.name)?.cli ?? node.cli })) };
+}
+
+export interface BrokerFacts {
+  readonly version: string;
+  readonly capabilities: Capabilities;
+  /** The Khepri metadata store is on (khepri_db enabled): no Mnesia partitions. */
+  readonly khepri: boolean;
+}
+
+/**
+ * What the running broker can do, for tests that gate on capabilities rather than on the
+ * RabbitMQ version (mirroring exists only on 3.x; the 4.0 replication tests use quorum queues
+ * and streams).
+ */
+export async function brokerFacts(): Promise<BrokerFacts> {
+  const api = new ManagementClient(localCluster());
+  try {
+    const identity = await api.identify();
+    const flags = await api.request('/api/feature-flags', { schema: z.array(z.object({ name: z.string(), state: z.string() })) });
+    return {
+      version: identity.version.text,
+      capabilities: identity.capabilities,
+      khepri: flags.data.some((flag) => flag.name === 'khepri_db' && flag.state === 'enabled'),
+    };
+  } finally {
+    await api.close();
   }
 }

@@ -40,6 +40,12 @@ describe('deployment files', () => {
     }
   });
 
+  it('the compose cluster runs RabbitMQ 4.x, what users run (3.x is out of community support)', () => {
+    const compose = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
+    const images = [...compose.matchAll(/image: (rabbitmq:\S+)/g)].map((match) => match[1]);
+    expect(images).toEqual(['rabbitmq:4.2-management']);
+  });
+
   it('the compose Alertmanager sends the token file the remediator reads', () => {
     const alertmanager = readFileSync(join(root, 'deploy/compose/alertmanager.yml'), 'utf8');
     const compose = readFileSync(join(root, 'docker-compose.yml'), 'utf8');

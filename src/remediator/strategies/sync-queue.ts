@@ -1,7 +1,10 @@
 // sync_queue: synchronises a classic mirrored queue whose mirrors fell behind (manual
 // ha-sync-mode, or a mirror added while messages were present), then waits until every mirror is
-// synchronised. Classic mirroring exists on RabbitMQ 3.x only. A sync blocks the queue while it runs
-// and copies its messages through the leader's memory, so it refuses under a memory alarm.
+// synchronised. Classic mirroring exists on RabbitMQ 3.x only: the strategy asks the broker's
+// capabilities (from its reported version) and refuses elsewhere before anything runs. A sync
+// blocks the queue while it runs and copies its messages through the leader's memory, so it
+// refuses under a memory alarm.
+import { missingCapability } from '../../rabbitmq/capabilities.ts';
 import type { Queue } from '../../rabbitmq/management/schemas.ts';
 import { ManagementApiError } from '../../rabbitmq/management/client.ts';
 import { clusterHasMajority } from './prechecks.ts';
@@ -48,10 +51,10 @@ export const syncQueue: Strategy = {
   targets: (cluster, params) => [queueTarget(cluster, params.vhost as string, params.queue as string)],
 
   async precheck(context) {
+    // First, so that a broker without mirroring is refused before any other call, CLI or API.
     const identity = await context.management.identify(context.signal);
-    if (!identity.capabilities.mirrorSync) {
-      return { verdict: 'unsafe', reason: `RabbitMQ ${identity.version.text} has no classic queue mirroring (removed in 4.0)` };
-    }
+    const missing = missingCapability(identity, 'classicMirroring') ?? missingCapability(identity, 'mirrorSync');
+    if (missing) return { verdict: 'unsafe', reason: `${missing.code}: ${missing.reason}; sync_queue applies to classic mirrored queues only`, detail: missing };
     const majority = await clusterHasMajority(context);
     if (!majority.ok) return { verdict: 'unsafe', reason: majority.reason, detail: majority.detail };
     const { data: nodes } = await context.management.nodes(context.signal);

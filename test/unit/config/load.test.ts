@@ -41,6 +41,19 @@ describe('config validation reports each kind of problem with its YAML path', ()
     ['password env var not set', `clusters:\n  a:\n    management:\n      password_env: NOT_SET_ANYWHERE\n    nodes:${VALID_NODE}\n`, 'clusters.a.management.password_env', /NOT_SET_ANYWHERE is not set/, 4],
     ['health-check interval below a second', `exporter:\n  health_checks:\n    interval: 500ms\nclusters:\n  a:\n    nodes:${VALID_NODE}\n`, 'exporter.health_checks.interval', /between 1s and/, 3],
     ['unknown health-check key', `exporter:\n  health_checks:\n    enabled: false\nclusters:\n  a:\n    nodes:${VALID_NODE}\n`, 'exporter.health_checks.enabled', /unknown key/, 3],
+    ['literal braces without the escape', `clusters:\n  a:\n    cli:\n      commands:\n        start: [/usr/sbin/erl, -kernel, inet_dist_use_interface, "{127,0,0,1}"]\n    nodes:${VALID_NODE}\n`, 'clusters.a.cli.commands.start[3]', /unknown placeholder \{127,0,0,1\}: .*write \{\{127,0,0,1\}\} for literal braces/, 5],
+    ['a lone opening brace in a template', `clusters:\n  a:\n    cli:\n      commands:\n        restart: [/bin/systemctl, restart, "rabbit-{host"]\n    nodes:${VALID_NODE}\n`, 'clusters.a.cli.commands.restart[2]', /unmatched \{ at character 8: write \{\{ for a literal \{/, 5],
+    ['a lone closing brace in a node prefix', `clusters:\n  a:\n    nodes:\n      - name: rabbit1@localhost\n        management_url: http://127.0.0.1:15672\n        cli:\n          command_prefix: [/usr/bin/docker, exec, "rabbit}"]\n`, 'clusters.a.nodes[0].cli.command_prefix[2]', /unmatched \} at character 7: write \}\} for a literal \}/, 7],
+    ['a placeholder as the prefix program', `clusters:\n  a:\n    cli:\n      command_prefix: ["/opt/{host}/bin/kubectl", exec]\n    nodes:${VALID_NODE}\n`, 'clusters.a.cli.command_prefix[0]', /the program itself cannot be a placeholder/, 4],
+    ['an unknown placeholder in the prefix', `clusters:\n  a:\n    cli:\n      command_prefix: [/usr/bin/kubectl, exec, "{pod}"]\n    nodes:${VALID_NODE}\n`, 'clusters.a.cli.command_prefix[2]', /unknown placeholder \{pod\}/, 4],
+    ['a bad environment variable name', `clusters:\n  a:\n    cli:\n      env:\n        ERL-EPMD-PORT: "4371"\n    nodes:${VALID_NODE}\n`, 'clusters.a.cli.env.ERL-EPMD-PORT', /invalid environment variable name "ERL-EPMD-PORT": use letters, digits and _, not starting with a digit/, 5],
+    ['an environment variable name starting with a digit', `clusters:\n  a:\n    nodes:\n      - name: rabbit1@localhost\n        management_url: http://127.0.0.1:15672\n        cli:\n          env: { 1PORT: x }\n`, 'clusters.a.nodes[0].cli.env.1PORT', /invalid environment variable name "1PORT"/, 7],
+    ['__proto__ as an environment variable name', `clusters:\n  a:\n    cli:\n      env:\n        __proto__: x\n    nodes:${VALID_NODE}\n`, 'clusters.a.cli.env.__proto__', /invalid environment variable name "__proto__"/, 5],
+    ['a list as an environment value', `clusters:\n  a:\n    cli:\n      env:\n        ERL_EPMD_PORT: [4371]\n    nodes:${VALID_NODE}\n`, 'clusters.a.cli.env.ERL_EPMD_PORT', /must be a string or an integer, got a list/, 5],
+    ['a boolean as an environment value', `clusters:\n  a:\n    cli:\n      env:\n        USE_LONGNAMES: true\n    nodes:${VALID_NODE}\n`, 'clusters.a.cli.env.USE_LONGNAMES', /got a boolean: quote it/, 5],
+    ['a fraction as an environment value', `clusters:\n  a:\n    cli:\n      env:\n        RATIO: 0.5\n    nodes:${VALID_NODE}\n`, 'clusters.a.cli.env.RATIO', /got a number that is not an integer/, 5],
+    ['an environment variable without a value', `clusters:\n  a:\n    cli:\n      env:\n        EMPTY:\n    nodes:${VALID_NODE}\n`, 'clusters.a.cli.env.EMPTY', /got no value: quote it/, 5],
+    ['env that is not a map', `clusters:\n  a:\n    cli:\n      env: [ERL_EPMD_PORT=4371]\n    nodes:${VALID_NODE}\n`, 'clusters.a.cli.env', /expected a map of NAME: value/, 4],
     ['password file missing', `clusters:\n  a:\n    management:\n      password_file: /nonexistent/secret\n    nodes:${VALID_NODE}\n`, 'clusters.a.management.password_file', /cannot read \/nonexistent\/secret \(ENOENT\)/, 4],
   ])('%s', (_name, yaml, path, message, line) => {
     const problems = problemsOf(yaml);
@@ -173,6 +186,51 @@ describe('valid config becomes typed objects', () => {
     const [first, second] = parseConfigText(yaml, '/etc/warren.yml', { env: {} }).clusters.get('a')?.nodes ?? [];
     expect(first?.cli).toMatchObject({ erlangHome: '/srv/h1', timeoutMs: 30_000, commands: { restart: ['/usr/bin/ssh', 'ops@{host}', 'reboot'] } });
     expect(second?.cli).toMatchObject({ erlangHome: '/var/lib/rabbitmq', commands: { restart: ['/bin/systemctl', 'restart', 'rabbitmq-server'] } });
+  });
+
+  it('reads cli.env, command_prefix and escaped braces, node settings over cluster ones', () => {
+    const yaml = `clusters:
+  a:
+    cli:
+      bin_dir: /usr/lib/rabbitmq/bin
+      env:
+        ERL_EPMD_PORT: 4371
+        RABBITMQ_CTL_ERL_ARGS: "-kernel inet_dist_use_interface {127,0,0,1}"
+      command_prefix: [/usr/bin/unshare, --mount-proc=/srv/rmq4/proc, /usr/sbin/chroot, /srv/rmq4]
+      commands:
+        start: [/usr/sbin/rabbitmq-server, -kernel, inet_dist_use_interface, "{{127,0,0,1}}", "{{{node}}}"]
+    nodes:
+      - name: rabbit1@h1
+        management_url: http://h1:15672
+        cli:
+          env: { ERL_EPMD_PORT: "4372", HOME: /srv/h1 }
+          command_prefix: [/usr/bin/kubectl, exec, -n, rabbitmq, "{host}", --]
+      - name: rabbit2@h2
+        management_url: http://h2:15672
+      - name: rabbit3@h3
+        management_url: http://h3:15672
+        cli: { command_prefix: [] }
+`;
+    const [first, second, third] = parseConfigText(yaml, '/etc/warren.yml', { env: {} }).clusters.get('a')?.nodes ?? [];
+    expect(first?.cli).toMatchObject({
+      env: { ERL_EPMD_PORT: '4372', RABBITMQ_CTL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}', HOME: '/srv/h1' },
+      commandPrefix: ['/usr/bin/kubectl', 'exec', '-n', 'rabbitmq', '{host}', '--'],
+    });
+    // A YAML integer is taken as its decimal text.
+    expect(second?.cli.env).toEqual({ ERL_EPMD_PORT: '4371', RABBITMQ_CTL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}' });
+    expect(second?.cli.commandPrefix).toEqual(['/usr/bin/unshare', '--mount-proc=/srv/rmq4/proc', '/usr/sbin/chroot', '/srv/rmq4']);
+    expect(second?.cli.commands.start).toEqual(['/usr/sbin/rabbitmq-server', '-kernel', 'inet_dist_use_interface', '{{127,0,0,1}}', '{{{node}}}']);
+    expect(third?.cli.commandPrefix).toEqual([]);
+  });
+
+  it('defaults cli.env and command_prefix to nothing', () => {
+    const cli = parseConfigText(`clusters:\n  a:\n    nodes:${VALID_NODE}\n`, '/etc/warren.yml', { env: {} }).clusters.get('a')?.nodes[0]?.cli;
+    expect(cli).toMatchObject({ env: {}, commandPrefix: [] });
+  });
+
+  it('reports every bad cli.env entry and template item of a file in one pass', () => {
+    const problems = problemsOf(`clusters:\n  a:\n    cli:\n      env: { 9X: a, OK: [1], GOOD: fine }\n      command_prefix: ["{node}", "a{"]\n    nodes:${VALID_NODE}\n`);
+    expect(problems.map((p) => p.path)).toEqual(expect.arrayContaining(['clusters.a.cli.env.9X', 'clusters.a.cli.env.OK', 'clusters.a.cli.command_prefix[0]', 'clusters.a.cli.command_prefix[1]']));
   });
 
   it('reads secrets from env and from files relative to the config, and never prints them', () => {
