@@ -19,6 +19,7 @@ const { values: args } = parseArgs({
   options: {
     rounds: { type: 'string', default: '7' },
     queues: { type: 'string', default: String(DEFAULT_FLEET.queues) },
+    messages: { type: 'string', default: String(DEFAULT_FLEET.messages) },
     keep: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
@@ -44,8 +45,9 @@ async function timeGet(url: string, headers: Record<string, string> = {}, check?
 }
 
 /**
- * A warren scrape counts only when it is complete: the broker up, every collector successful and
- * every queue of the fleet exported (a scrape that timed out or lost a node would be fast and wrong).
+ * A warren scrape counts only when it is complete: the broker up, every collector successful, every
+ * node's queue depth read and every queue of the fleet exported (a scrape that timed out or lost a
+ * node would be fast and wrong; a node's unreadable plugin no longer fails the queues collector).
  */
 function completeScrape(queues: number): (body: string) => void {
   return (body) => {
@@ -53,6 +55,9 @@ function completeScrape(queues: number): (body: string) => void {
     if (!/^rabbitmq_up\{[^}]*\} 1$/m.test(body)) problems.push('rabbitmq_up is not 1');
     for (const match of body.matchAll(/^warren_scrape_collector_success\{[^}]*collector="([^"]+)"[^}]*\} (\S+)$/gm)) {
       if (match[2] !== '1') problems.push(`collector ${match[1]} failed`);
+    }
+    for (const match of body.matchAll(/^warren_queue_stats_node_up\{[^}]*node="([^"]+)"[^}]*\} (\S+)$/gm)) {
+      if (match[2] !== '1') problems.push(`no queue depth from ${match[1]}`);
     }
     const exported = Number(/^warren_queues_exported\{[^}]*\} (\S+)$/m.exec(body)?.[1]);
     if (!(exported >= queues)) problems.push(`warren_queues_exported is ${exported}, the fleet has ${queues} queues`);
@@ -104,7 +109,7 @@ async function main(): Promise<void> {
   const config = loadConfigFile(configFile);
   const cluster = config.clusters.get(config.defaultCluster)!;
   const api = new ManagementClient(cluster);
-  const fleet = planFleet({ ...DEFAULT_FLEET, queues: Number(args.queues) });
+  const fleet = planFleet({ ...DEFAULT_FLEET, queues: Number(args.queues), messages: Number(args.messages) });
   const started = Date.now();
   await deleteFleet(api, fleet, () => undefined);
   await createFleet(api, cluster, fleet, progress);

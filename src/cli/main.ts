@@ -9,7 +9,7 @@ import { remediatorCommand } from './remediator.ts';
 import { processIo, type CliIo } from './io.ts';
 import { statusCommand } from './status.ts';
 
-export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+export async function main(argv: readonly string[], io: CliIo = processIoEndingOnBrokenPipe()): Promise<number> {
   let exitCode = 0;
   const program = new Command('warren')
     .description('RabbitMQ operations: cluster-wide exporter, alert rules, remediation')
@@ -63,6 +63,30 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     io.err(isWarrenError(error) ? `error [${error.code}]: ${error.message}` : `error: ${describeError(error)}`);
     return isWarrenError(error) ? 2 : 1;
   }
+}
+
+/**
+ * `warren status | head`: once the reader has gone, a write fails with EPIPE, emitted as an 'error'
+ * event that would otherwise crash the process with a stack trace. Like Unix tools, stop there
+ * quietly: nobody is left to read the rest, so the command ends with success.
+ */
+export function endQuietlyOnBrokenPipe(stream: NodeJS.EventEmitter, exit: (code: number) => void = (code) => process.exit(code)): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    exit(0);
+  });
+}
+
+let brokenPipesHandled = false;
+
+/** The process's own streams (bin/warren.js), set up once to end quietly when the reader goes away. */
+function processIoEndingOnBrokenPipe(): CliIo {
+  if (!brokenPipesHandled) {
+    brokenPipesHandled = true;
+    endQuietlyOnBrokenPipe(process.stdout);
+    endQuietlyOnBrokenPipe(process.stderr);
+  }
+  return processIo();
 }
 
 if (import.meta.main) {

@@ -6,7 +6,7 @@ import type { ClusterConfig, WarrenConfig } from '../config/types.ts';
 import { describeError } from '../errors.ts';
 import { amqpProbeTargets, probeAmqp, type AmqpProbeResult } from '../rabbitmq/amqp-probe.ts';
 import type { Capabilities } from '../rabbitmq/capabilities.ts';
-import { ManagementClient, type HealthCheckResult } from '../rabbitmq/management/client.ts';
+import { ManagementClient, nodesFirstHand, type HealthCheckResult } from '../rabbitmq/management/client.ts';
 import type { NodeHealthSnapshot } from '../rabbitmq/management/node-health.ts';
 import type { RabbitNode } from '../rabbitmq/management/schemas.ts';
 import type { CliIo } from './io.ts';
@@ -19,10 +19,17 @@ export interface ClusterStatusReport {
   clusterName?: string | undefined;
   capabilities?: Capabilities | undefined;
   nodes: NodeStatus[];
-  checks: HealthCheckResult[];
+  checks: NamedCheckResult[];
   probes: (AmqpProbeResult & { via: string })[];
   managementNodes: NodeHealthSnapshot[];
   healthy: boolean;
+}
+
+export interface NamedCheckResult extends HealthCheckResult {
+  /** The endpoint, e.g. `alarms` or `node-is-quorum-critical`. */
+  check: string;
+  /** Cluster-wide checks answer for the whole cluster; `node` is then the node that answered. */
+  clusterWide: boolean;
 }
 
 export interface NodeStatus {
@@ -47,16 +54,24 @@ export async function collectClusterStatus(cluster: ClusterConfig, signal?: Abor
   try {
     const probes = Promise.all(amqpProbeTargets(cluster).map(async ({ target, url }) => ({ via: target, ...(await probeAmqp({ ...cluster.amqp, url }, signal)) })));
     try {
-      const [identity, nodes] = await Promise.all([client.identify(signal), client.nodes(signal)]);
+      // Each node as it reports itself: during a partition the list alone calls the other side down.
+      const [identity, nodes] = await Promise.all([client.identify(signal), nodesFirstHand(client, cluster.nodes.map((node) => node.name), signal)]);
       report.reachable = true;
       report.version = identity.version.text;
       report.clusterName = identity.clusterName;
       report.capabilities = identity.capabilities;
-      report.nodes = nodes.data.map(toNodeStatus);
+      report.nodes = nodes.map(toNodeStatus);
       const runningNodes = report.nodes.filter((node) => node.running).map((node) => node.name);
-      const checks: Promise<HealthCheckResult>[] = [client.healthCheck('alarms', { signal }), client.healthCheck('virtual-hosts', { signal })];
+      const clusterCheck = async (check: string) => ({ ...(await client.healthCheck(check, { signal })), check, clusterWide: true });
+      const checks: Promise<NamedCheckResult>[] = [clusterCheck('alarms'), clusterCheck('virtual-hosts')];
       for (const node of cluster.nodes.filter((n) => runningNodes.includes(n.name))) {
-        checks.push(client.healthCheck('node-is-quorum-critical', { node: node.name, signal }).catch((error) => failedCheck(node.name, error)));
+        const check = 'node-is-quorum-critical';
+        checks.push(
+          client.healthCheck(check, { node: node.name, signal }).then(
+            (result) => ({ ...result, check, clusterWide: false }),
+            (error: unknown) => failedCheck(check, node.name, error),
+          ),
+        );
       }
       report.checks = await Promise.all(checks);
     } catch (error) {
@@ -76,8 +91,8 @@ export async function collectClusterStatus(cluster: ClusterConfig, signal?: Abor
   return report;
 }
 
-function failedCheck(node: string, error: unknown): HealthCheckResult {
-  return { ok: false, status: 'error', reason: describeError(error), node };
+function failedCheck(check: string, node: string, error: unknown): NamedCheckResult {
+  return { ok: false, status: 'error', reason: describeError(error), node, check, clusterWide: false };
 }
 
 function toNodeStatus(node: RabbitNode): NodeStatus {
@@ -109,7 +124,7 @@ export async function statusCommand(config: WarrenConfig, options: { cluster?: s
 const mib = (bytes: number | undefined) => (bytes === undefined ? '-' : `${Math.round(bytes / 1048576)}MiB`);
 const ms = (seconds: number | undefined) => (seconds === undefined ? '-' : `${(seconds * 1000).toFixed(1)}ms`);
 
-function printReport(report: ClusterStatusReport, io: CliIo): void {
+export function printReport(report: ClusterStatusReport, io: CliIo): void {
   io.out(`cluster ${report.cluster}${report.clusterName ? ` (${report.clusterName})` : ''}: ${report.healthy ? 'HEALTHY' : 'UNHEALTHY'}`);
   if (report.error) io.out(`  management API: ${report.error}`);
   if (report.version) io.out(`  RabbitMQ ${report.version}; capabilities: ${Object.entries(report.capabilities ?? {}).filter(([, on]) => on).map(([name]) => name).join(', ')}`);
@@ -126,7 +141,10 @@ function printReport(report: ClusterStatusReport, io: CliIo): void {
   }
   if (report.checks.length > 0) {
     io.out('  health checks:');
-    for (const check of report.checks) io.out(`    ${check.ok ? 'ok    ' : 'FAILED'} ${check.node}${check.reason ? `: ${check.reason}` : ''}`);
+    for (const check of report.checks) {
+      const where = check.clusterWide ? `cluster-wide (answered by ${check.node})` : check.node;
+      io.out(`    ${check.ok ? 'ok    ' : 'FAILED'} ${check.check.padEnd(24)} ${where}${check.reason ? `: ${check.reason}` : ''}`);
+    }
   }
   io.out('  AMQP round trip:');
   for (const probe of report.probes) {

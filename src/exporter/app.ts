@@ -17,7 +17,7 @@ import { processCollector } from './collectors/process.ts';
 import { nodesCollector } from './collectors/nodes.ts';
 import { overviewCollector } from './collectors/overview.ts';
 import { queuesCollector } from './collectors/queues.ts';
-import type { HostSampler } from './host-sampler.ts';
+import type { HostSampleSource, HostSampler } from './host-sampler.ts';
 import { TEXT_CONTENT_TYPE } from '../metrics/registry.ts';
 import { HealthCheckScheduler } from './health-check-scheduler.ts';
 import { AmqpProbeScheduler } from './probe-scheduler.ts';
@@ -153,7 +153,7 @@ export function createExporterApp(deps: ExporterDeps): ExporterApp {
  * need `sampler`; without it the health score covers the cluster only. `ownProcess` adds the
  * exporter's process metrics (on /metrics, not on /probe).
  */
-export function collectorsFor(settings: ExporterSettings, sampler: Pick<HostSampler, 'latest'> | undefined, ownProcess = false): Collector[] {
+export function collectorsFor(settings: ExporterSettings, sampler: HostSampleSource | undefined, ownProcess = false): Collector[] {
   const collectors: Collector[] = [overviewCollector, nodesCollector, queuesCollector, healthChecksCollector];
   if (settings.amqpProbe.enabled) collectors.push(amqpProbeCollector);
   if (sampler) collectors.push(hostCollector(sampler));

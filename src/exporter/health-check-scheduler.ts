@@ -16,6 +16,8 @@ export const CERTIFICATE_WARNING_WEEKS = 4;
 export interface NamedHealthCheck extends HealthCheckResult {
   /** The endpoint name, e.g. `alarms` or `node-is-quorum-critical`. */
   check: string;
+  /** Wall clock when the answer (or the failure) came, milliseconds. */
+  answeredAt: number;
 }
 
 export interface HealthCheckRound {
@@ -33,15 +35,48 @@ const nodeNamesSchema = z.array(z.looseObject({ name: z.string(), running: z.boo
 const versionSchema = z.looseObject({ rabbitmq_version: z.string().optional() });
 
 export class HealthCheckScheduler extends PeriodicRounds<HealthCheckRound> {
+  /** Per node, the latest time a scrape found it not running; `''`: no node answered at all. */
+  readonly #seenNotRunning = new Map<string, number>();
+
   constructor(cluster: ClusterConfig, api: ManagementClient, intervalMs: number, now: () => number = Date.now) {
     super(async (signal) => {
       try {
-        return { checks: await runHealthChecks(cluster, api, signal), finishedAt: now() };
+        return { checks: await runHealthChecks(cluster, api, signal, now), finishedAt: now() };
       } catch (error) {
         return { checks: [], error: describeError(error), finishedAt: now() };
       }
     }, intervalMs);
   }
+
+  /**
+   * Evidence from a scrape: `node` was not running at `at` (`''`: no node answered). A check that
+   * answered before that is stale from then on, until a round answers it anew (checksOf).
+   */
+  sawNotRunning(node: string, at: number): void {
+    if ((this.#seenNotRunning.get(node) ?? -Infinity) < at) this.#seenNotRunning.set(node, at);
+  }
+
+  /** The round's checks, those older than evidence that their node is gone turned failing (`stale`). */
+  checksOf(round: HealthCheckRound): NamedHealthCheck[] {
+    return withoutStaleResults(round.checks, this.#seenNotRunning);
+  }
+}
+
+/**
+ * Checks that answered before their node was last seen not running (any node for the cluster-wide
+ * ones, `node` ""; every check when no node answered at all) are reported failing with status
+ * `stale`: a pass from before the node went away says nothing about it now.
+ */
+export function withoutStaleResults(checks: readonly NamedHealthCheck[], seenNotRunning: ReadonlyMap<string, number>): NamedHealthCheck[] {
+  const clusterGoneAt = seenNotRunning.get('');
+  return checks.map((check) => {
+    const nodeGoneAt = check.node === '' ? undefined : seenNotRunning.get(check.node);
+    const goneAt = Math.max(nodeGoneAt ?? -Infinity, clusterGoneAt ?? -Infinity);
+    if (goneAt < check.answeredAt) return check;
+    const when = new Date(goneAt).toISOString();
+    const reason = nodeGoneAt === goneAt ? `${check.node} was seen not running at ${when}, after this check answered` : `no node answered at ${when}, after this check did`;
+    return { ...check, ok: false, status: 'stale', reason };
+  });
 }
 
 /**
@@ -49,7 +84,7 @@ export class HealthCheckScheduler extends PeriodicRounds<HealthCheckRound> {
  * configured node, node-is-quorum-critical, node-is-mirror-sync-critical (3.x) and
  * certificate-expiration within four weeks. Rejects only when the nodes cannot be listed.
  */
-export async function runHealthChecks(cluster: ClusterConfig, api: ManagementClient, signal: AbortSignal): Promise<NamedHealthCheck[]> {
+export async function runHealthChecks(cluster: ClusterConfig, api: ManagementClient, signal: AbortSignal, now: () => number = Date.now): Promise<NamedHealthCheck[]> {
   const checks: Promise<NamedHealthCheck>[] = [];
   // `endpoint` may carry arguments (certificate-expiration/4/weeks); the label is its name.
   const run = (endpoint: string, node?: string) => {
@@ -57,8 +92,8 @@ export async function runHealthChecks(cluster: ClusterConfig, api: ManagementCli
     checks.push(
       api.healthCheck(endpoint, { node, signal }).then(
         // Cluster-wide checks get node "": the node that happened to answer would churn series.
-        (result) => ({ ...result, node: node ?? '', check }),
-        (error: unknown) => ({ ok: false, status: 'error', reason: describeError(error), node: node ?? '', check }),
+        (result) => ({ ...result, node: node ?? '', check, answeredAt: now() }),
+        (error: unknown) => ({ ok: false, status: 'error', reason: describeError(error), node: node ?? '', check, answeredAt: now() }),
       ),
     );
   };
@@ -69,8 +104,7 @@ export async function runHealthChecks(cluster: ClusterConfig, api: ManagementCli
   const nodes = (await api.request('/api/nodes', { query: { columns: 'name,running' }, schema: nodeNamesSchema, signal })).data;
   run('alarms');
   run('virtual-hosts');
-  const configured = new Set(cluster.nodes.map((n) => n.name));
-  const running = nodes.filter((n) => n.running && configured.has(n.name)).map((n) => n.name);
+  const running = await answeringNodes(cluster, api, nodes, signal);
   // Mirroring, and with it the mirror-sync check, exists on 3.x only.
   const mirroring = (await version)?.startsWith('3.') ?? false;
   for (const node of running) {
@@ -80,4 +114,25 @@ export async function runHealthChecks(cluster: ClusterConfig, api: ManagementCli
     run(`certificate-expiration/${CERTIFICATE_WARNING_WEEKS}/weeks`, node);
   }
   return Promise.all(checks);
+}
+
+/**
+ * The configured nodes the list shows running, and those it shows down that answer for
+ * themselves: during a partition the answering node lists the other side as down, yet their checks
+ * run there (one small request to each such node; none when the cluster is whole).
+ */
+async function answeringNodes(cluster: ClusterConfig, api: ManagementClient, listed: readonly { name: string; running: boolean }[], signal: AbortSignal): Promise<string[]> {
+  const listedRunning = new Set(listed.filter((n) => n.running).map((n) => n.name));
+  const answers = await Promise.all(
+    cluster.nodes.map(async ({ name }) => {
+      if (listedRunning.has(name)) return true;
+      try {
+        await api.ownNodeView(name, { signal, columns: ['name'] });
+        return true;
+      } catch {
+        return false;
+      }
+    }),
+  );
+  return cluster.nodes.filter((_, index) => answers[index]).map((node) => node.name);
 }

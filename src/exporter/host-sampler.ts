@@ -1,6 +1,9 @@
 // A background sampler of the host warren runs on. Reading the host can be slow (df on a stale NFS
 // mount) and, through systeminformation, spawns processes; a scrape must do neither. So the sampler
-// reads on its own timer and the host collector only ever reads `latest()`.
+// reads on its own timer and the host collector reads `latest()`; only a scrape that comes before
+// the first sample has finished waits for it (within its deadline), as it does for the first
+// health-check and probe rounds: otherwise every first scrape after a start reports the host
+// collector failed, which is no fault of the host.
 //
 // Sources, chosen so that sampling does not block the event loop:
 // - CPU: os.cpus() deltas between samples (systeminformation's currentLoad() runs execSync on Linux).
@@ -14,6 +17,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fsSize, mem, networkStats, processes } from 'systeminformation';
+import { untilAborted } from '../abort.ts';
 import { describeError } from '../errors.ts';
 
 export const HOST_PARTS = ['cpu', 'memory', 'filesystems', 'network', 'load', 'processes', 'fds'] as const;
@@ -57,6 +61,21 @@ export interface HostSample {
   failures: readonly { part: HostPart; error: string }[];
   /** Parts this platform cannot provide (never attempted). */
   unsupported: readonly HostPart[];
+}
+
+/** What the host and health-score collectors read. */
+export interface HostSampleSource {
+  latest(): HostSample | undefined;
+  /** The latest sample, waiting for the first one while there is none; absent on sources that cannot wait. */
+  whenSampled?(signal: AbortSignal): Promise<HostSample>;
+}
+
+/**
+ * The sample a scrape reports: the latest, or, before the first has finished, the first one once it
+ * has (rejecting when `signal`, the scrape's deadline, fires first). Undefined when the source cannot wait.
+ */
+export async function hostSampleForScrape(source: HostSampleSource, signal: AbortSignal): Promise<HostSample | undefined> {
+  return source.latest() ?? source.whenSampled?.(signal);
 }
 
 /** The shape of os.cpus() entries that the CPU delta needs. */
@@ -115,7 +134,7 @@ interface CpuReading {
   total: number;
 }
 
-export class HostSampler {
+export class HostSampler implements HostSampleSource {
   readonly #deps: HostSamplerDeps;
   readonly #intervalMs: number;
   readonly #partTimeoutMs: number;
@@ -152,6 +171,16 @@ export class HostSampler {
   /** The most recent complete sample, or undefined before the first one finished. */
   latest(): HostSample | undefined {
     return this.#latest;
+  }
+
+  /**
+   * The latest sample; before the first has finished, waits for it (joining the one running, or
+   * starting one if the sampler was not started) until `signal` fires.
+   */
+  whenSampled(signal: AbortSignal): Promise<HostSample> {
+    const latest = this.#latest;
+    if (latest) return Promise.resolve(latest);
+    return untilAborted(this.sample(), signal);
   }
 
   /** Takes one sample (joining one already running) and makes it the latest. Never rejects. */

@@ -15,6 +15,8 @@ export const queueMetadataSchema = z.array(
   queueSchema.pick({ name: true, vhost: true, type: true, policy: true, durable: true, node: true, leader: true, members: true, online: true, slave_nodes: true, synchronised_slave_nodes: true, state: true }),
 );
 
+const streamMembersSchema = queueSchema.pick({ members: true, online: true });
+
 export const policiesSchema = z.array(z.looseObject({ vhost: z.string(), name: z.string(), definition: z.record(z.string(), z.unknown()) }));
 
 export interface QueueMetadata {
@@ -109,14 +111,46 @@ export class QueueMetadataCache {
       this.#client.request('/api/queues', { query: { disable_stats: true, columns: QUEUE_COLUMNS.join(',') }, schema: queueMetadataSchema, timeoutMs: 120_000 }),
       this.#client.request('/api/policies', { schema: policiesSchema }),
     ]);
+    const rows = await withStreamMembers(this.#client, queues.data);
     const snapshot: QueueMetadataSnapshot = {
-      queues: toQueueMetadata(queues.data, policies.data),
+      queues: toQueueMetadata(rows, policies.data),
       fetchedAt: this.#now(),
       fetchMs: performance.now() - started,
     };
     this.#snapshot = snapshot;
     return snapshot;
   }
+}
+
+/** Streams read at once while filling in their members. */
+const STREAM_READS_IN_PARALLEL = 4;
+
+/**
+ * RabbitMQ 3.x leaves the members of streams out of a `disable_stats=true` answer (4.x includes
+ * them, as it does for quorum queues); without them a stream would count as unreplicated. Those are
+ * read one stream at a time, a few at once: streams are few, and a slow fill makes the cache serve
+ * older snapshots (refetchEveryScrapeBelowMs) rather than slow every scrape. A stream whose read
+ * fails (deleted meanwhile) keeps what the list said.
+ */
+async function withStreamMembers(client: ManagementClient, rows: z.infer<typeof queueMetadataSchema>): Promise<z.infer<typeof queueMetadataSchema>> {
+  const missing = rows.filter((row) => row.type === 'stream' && row.members === undefined);
+  if (missing.length === 0) return rows;
+  const found = new Map<object, z.infer<typeof streamMembersSchema>>();
+  const readNext = async (): Promise<void> => {
+    for (let row = missing.pop(); row !== undefined; row = missing.pop()) {
+      const path = `/api/queues/${encodeURIComponent(row.vhost)}/${encodeURIComponent(row.name)}`;
+      try {
+        found.set(row, (await client.request(path, { query: { columns: 'members,online' }, schema: streamMembersSchema })).data);
+      } catch {
+        // keep the row as listed
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(STREAM_READS_IN_PARALLEL, missing.length) }, readNext));
+  return rows.map((row) => {
+    const members = found.get(row);
+    return members ? { ...row, members: members.members, online: members.online } : row;
+  });
 }
 
 /** Queue metadata from `GET /api/queues` rows and the vhosts' policies (for ha-mode/ha-params). */

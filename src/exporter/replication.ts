@@ -2,14 +2,18 @@
 // (warren_queue_under_replicated) and the cluster health score, so the two never disagree.
 import { expectedMirrors, type QueueMetadata } from './queue-metadata.ts';
 
+/** Replication kinds, each counted on its own in warren_queues_replicated{kind}. */
+export const REPLICATION_KINDS = ['quorum', 'stream', 'mirrored'] as const;
+export type ReplicationKind = (typeof REPLICATION_KINDS)[number];
+
 export interface Replication {
-  kind: 'mirrored' | 'quorum';
-  /** Replicas including the leader: quorum members, or mirrors on running nodes plus the leader. */
+  kind: ReplicationKind;
+  /** Replicas including the leader: quorum or stream members, or mirrors on running nodes plus the leader. */
   members: number;
   online: number;
-  /** Mirrored: mirrors the policy asks for; quorum: members - 1. */
+  /** Mirrored: mirrors the policy asks for; quorum and stream: members - 1. */
   expectedReplicas: number;
-  /** Replicas besides the leader that are in sync (mirrored) or online (quorum), on running nodes. */
+  /** Replicas besides the leader that are in sync (mirrored) or online (quorum, stream), on running nodes. */
   synchronisedReplicas: number;
   leaderPresent: boolean;
   healthy: boolean;
@@ -29,7 +33,9 @@ export function replicationOf(meta: QueueMetadata, running: ReadonlySet<string>,
     const members = meta.members.length;
     const allOnline = meta.members.every((member) => online.has(member));
     const synchronisedReplicas = meta.members.filter((member) => member !== meta.node && online.has(member)).length;
-    return { kind: 'quorum', members, online: online.size, expectedReplicas: Math.max(0, members - 1), synchronisedReplicas, leaderPresent, healthy: leaderPresent && allOnline };
+    // Streams are replicated logs, not quorum queues: alerts and dashboards tell them apart.
+    const kind = meta.type === 'stream' ? 'stream' : 'quorum';
+    return { kind, members, online: online.size, expectedReplicas: Math.max(0, members - 1), synchronisedReplicas, leaderPresent, healthy: leaderPresent && allOnline };
   }
   const expected = meta.mirroring ? expectedMirrors(meta.mirroring, clusterNodes) : (meta.mirrors?.length ?? 0);
   if (expected === 0 && (meta.mirrors?.length ?? 0) === 0) return undefined;

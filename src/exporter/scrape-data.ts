@@ -4,7 +4,7 @@
 import type { ClusterConfig } from '../config/types.ts';
 import { describeError } from '../errors.ts';
 import type { AmqpProbeResult } from '../rabbitmq/amqp-probe.ts';
-import type { ManagementClient } from '../rabbitmq/management/client.ts';
+import { ManagementUnavailableError, nodesFirstHand, type ManagementClient } from '../rabbitmq/management/client.ts';
 import type { Overview, RabbitNode } from '../rabbitmq/management/schemas.ts';
 import { QUEUE_FAMILIES, type NodeQueueStats, type PrometheusPluginClient, type QueueStatValues } from '../rabbitmq/prometheus-plugin.ts';
 import type { HealthCheckRound, HealthCheckScheduler } from './health-check-scheduler.ts';
@@ -62,8 +62,12 @@ export class ScrapeData {
     return this.#once('overview', async () => (await this.resources.management.overview(this.signal)).data);
   }
 
+  /**
+   * The cluster's nodes, each configured node as it reports itself (nodesFirstHand): during a
+   * partition the list alone, from whichever node answered, shows the other side as not running.
+   */
   nodes(): Promise<RabbitNode[]> {
-    return this.#once('nodes', async () => (await this.resources.management.nodes(this.signal)).data);
+    return this.#once('nodes', async () => nodesFirstHand(this.resources.management, this.resources.cluster.nodes.map((node) => node.name), this.signal));
   }
 
   queueMetadata(): Promise<QueueMetadataSnapshot> {
@@ -122,9 +126,24 @@ export class ScrapeData {
     });
   }
 
-  /** The latest round of the health-check endpoints, run on their own schedule (health-check-scheduler.ts). */
+  /**
+   * The latest round of the health-check endpoints, run on their own schedule
+   * (health-check-scheduler.ts), checked against this scrape's nodes: a result from before its node
+   * was seen not running, or before no node answered, is reported failing (`stale`), not passing.
+   */
   healthChecks(): Promise<HealthCheckRound> {
-    return this.#once('healthChecks', () => this.resources.healthChecks.latest(this.signal));
+    return this.#once('healthChecks', async () => {
+      const scheduler = this.resources.healthChecks;
+      const [round, nodes] = await Promise.all([scheduler.latest(this.signal), this.nodes().then((list) => ({ list }), (error: unknown) => ({ error }))]);
+      if ('list' in nodes) {
+        const running = new Set(nodes.list.filter((node) => node.running).map((node) => node.name));
+        for (const node of this.resources.cluster.nodes) if (!running.has(node.name)) scheduler.sawNotRunning(node.name, this.startedAt);
+      } else if (nodes.error instanceof ManagementUnavailableError) {
+        // Every node was tried and none answered; other failures (this scrape's deadline) prove nothing.
+        scheduler.sawNotRunning('', this.startedAt);
+      }
+      return { ...round, checks: scheduler.checksOf(round) };
+    });
   }
 
   /** The latest complete background pass of per-queue counters; undefined before the first or when disabled. */

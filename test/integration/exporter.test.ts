@@ -366,6 +366,28 @@ describe('exporter against the real cluster', () => {
     expect(await waitFor(recovered, 60_000, 1_000)).toBe(true);
   });
 
+  it('counts a stream as a replicated stream, not as a quorum queue, with its members (on 3.x read apart from the queue list)', async () => {
+    const queue = 'replicated-log';
+    await put(`/api/queues/${encodeURIComponent(VHOST)}/${queue}`, { durable: true, arguments: { 'x-queue-type': 'stream' } });
+    const labels = { vhost: VHOST, queue };
+    const counted = async () => {
+      const { samples } = await scrape(exporter.server);
+      return value(samples, 'warren_queue_members', labels) === 3 && (value(samples, 'warren_queues_replicated', { kind: 'stream' }) ?? 0) >= 1;
+    };
+    expect(await waitFor(counted, 30_000, 1_000)).toBe(true);
+    const { samples } = await scrape(exporter.server);
+    expect(samples.find((s) => s.name === 'warren_queue_members' && s.labels.queue === queue)?.labels.type).toBe('stream');
+    expect(value(samples, 'warren_queue_under_replicated', labels)).toBe(0);
+    // The quorum count is what the management API lists as quorum queues, streams not included
+    // (polled: other tests may declare queues between the two reads).
+    const quorumAgrees = async () => {
+      const quorumQueues = (await api.queues({ query: { disable_stats: true, columns: 'name,vhost,type' } })).data.filter((q) => q.type === 'quorum').length;
+      return value((await scrape(exporter.server)).samples, 'warren_queues_replicated', { kind: 'quorum' }) === quorumQueues;
+    };
+    expect(await waitFor(quorumAgrees, 20_000, 1_000)).toBe(true);
+    await api.request(`/api/queues/${encodeURIComponent(VHOST)}/${queue}`, { method: 'DELETE', schema: z.unknown() });
+  });
+
   it('shares one scrape between concurrent requests: the broker is asked once (an HA Prometheus pair)', async () => {
     // Every node's management API behind a proxy that counts requests and slows each by 300 ms, so
     // the second scrape surely arrives while the first is fetching.
@@ -392,14 +414,14 @@ describe('exporter against the real cluster', () => {
   });
 
   it('filters queues with anchored regexes and caps them at the deepest N', async () => {
-    const filtered = await serve(configWith({ queues: { ...base.exporter.queues, includeVhosts: new RegExp(`^(?:${VHOST})$`), exclude: /^(?:depth-c|counted-.*)$/, maxQueues: 2 } }));
+    const filtered = await serve(configWith({ queues: { ...base.exporter.queues, includeVhosts: new RegExp(`^(?:${VHOST})$`), exclude: /^(?!(?:depth-[ab]|mirror-manual|quorum-members)$).*$/, maxQueues: 2 } }));
     try {
       let queues: (string | undefined)[] = [];
       const ok = async () => {
         const { samples } = await scrape(filtered.server);
         queues = samples.filter((s) => s.name === 'rabbitmq_queue_messages').map((s) => s.labels.queue).sort();
-        // The two deepest: depth-b (7), then mirror-manual (5) where mirroring exists, else depth-a (3;
-        // the counters test's queue also holds 3, so it is excluded to keep the order unambiguous).
+        // Other tests' queues are excluded, so the order is known: of depth-b (7), mirror-manual (5,
+        // where mirroring exists), depth-a (3) and quorum-members (0), the two deepest remain.
         const deepest = facts.capabilities.classicMirroring ? ['depth-b', 'mirror-manual'] : ['depth-a', 'depth-b'];
         return JSON.stringify(queues) === JSON.stringify(deepest);
       };
@@ -474,3 +496,37 @@ describe('exporter when the broker is unreachable', () => {
   });
 });
 
+
+describe('health checks when the whole cluster goes away', () => {
+  it('reports none of the previous round passing from the first scrape on', async () => {
+    // The real cluster behind one TCP proxy per node: closing the proxies takes every node away at
+    // once, as far as warren can tell, without stopping the shared cluster.
+    const proxies = await Promise.all(local.nodes.map((node) => countingProxy(new URL(node.managementUrl), 0)));
+    const going: ClusterConfig = {
+      ...local,
+      name: 'going',
+      nodes: local.nodes.map((node, i) => ({ ...node, managementUrl: proxies[i]!.url })),
+      amqp: { ...local.amqp, loadBalancerUrl: undefined },
+    };
+    // A round now and no other for an hour: what a scrape reports after the proxies close is that round.
+    const server = await serve(configWith({ healthChecks: { intervalMs: 3_600_000 } }, [going]));
+    try {
+      const before = await scrape(server.server, '/probe?target=going');
+      const passing = (samples: Sample[]) => samples.filter((s) => s.name === 'warren_health_check_passing');
+      expect(value(before.samples, 'warren_health_check_passing', { check: 'alarms', node: '' })).toBe(1);
+      expect(passing(before.samples).length).toBeGreaterThanOrEqual(2 + 2 * local.nodes.length);
+
+      await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
+      const after = await scrape(server.server, '/probe?target=going');
+      expect(after.status).toBe(200);
+      expect(value(after.samples, 'warren_scrape_collector_success', { collector: 'nodes' })).toBe(0);
+      expect(value(after.samples, 'warren_health_check_passing', { check: 'alarms', node: '' })).toBe(0);
+      // The same series as before, none of them passing.
+      expect(passing(after.samples).map((s) => `${s.labels.check}@${s.labels.node}`).sort()).toEqual(passing(before.samples).map((s) => `${s.labels.check}@${s.labels.node}`).sort());
+      expect(passing(after.samples).filter((s) => s.value !== 0)).toEqual([]);
+    } finally {
+      await server.close();
+      await Promise.all(proxies.map((proxy) => proxy.close()));
+    }
+  });
+});

@@ -4,8 +4,9 @@
 // read too (memoized per scrape) and the host sampler's latest sample, so it adds no broker load.
 import type { RabbitNode } from '../../rabbitmq/management/schemas.ts';
 import type { Collector, ScrapeContext } from '../collector.ts';
-import type { HostSample, HostSampler } from '../host-sampler.ts';
+import { hostSampleForScrape, type HostSample, type HostSampleSource } from '../host-sampler.ts';
 import type { MetricFamily } from '../../metrics/registry.ts';
+import { queueAvailability } from '../queue-availability.ts';
 import type { QueueMetadata } from '../queue-metadata.ts';
 import { replicationOf } from '../replication.ts';
 import type { ScrapeData } from '../scrape-data.ts';
@@ -107,19 +108,28 @@ export function partitionsComponent(nodes: readonly RabbitNode[]): number {
   return nodes.some((n) => n.running && n.partitions.length > 0) ? 0 : 100;
 }
 
-/** Healthy replicated queues / replicated queues; 100 when there are none. */
+/**
+ * The worse of two shares: healthy replicated queues / replicated queues, and available queues /
+ * queues (queue-availability.ts: a classic queue whose node is stopped is down). Each is 100 without
+ * queues to count. The worse, not a mix: a mix would let thousands of healthy classic queues hide
+ * the quorum queues that lost a replica, and the queues that are down would count in neither.
+ */
 export function replicationComponent(queues: readonly QueueMetadata[], nodes: readonly RabbitNode[]): number {
   const running = new Set(nodes.filter((n) => n.running).map((n) => n.name));
   const members = nodes.map((n) => n.name);
   let replicated = 0;
   let healthy = 0;
+  let available = 0;
   for (const queue of queues) {
+    if (queueAvailability(queue, running).available) available++;
     const replication = replicationOf(queue, running, members);
     if (!replication) continue;
     replicated++;
     if (replication.healthy) healthy++;
   }
-  return replicated === 0 ? 100 : (100 * healthy) / replicated;
+  const replicationShare = replicated === 0 ? 100 : (100 * healthy) / replicated;
+  const availabilityShare = queues.length === 0 ? 100 : (100 * available) / queues.length;
+  return Math.min(replicationShare, availabilityShare);
 }
 
 /** Successful probes / probes; undefined (left out) without probes. */
@@ -176,15 +186,17 @@ interface HealthFamilies {
 }
 
 /** `sampler` is undefined when host sampling is disabled: then only the cluster score is written. */
-export function healthScoreCollector(sampler: Pick<HostSampler, 'latest'> | undefined): Collector {
+export function healthScoreCollector(sampler: HostSampleSource | undefined): Collector {
   return {
     name: 'health_score',
     async collect(ctx: ScrapeContext): Promise<void> {
       const settings = ctx.data.resources.settings;
       const families = registerFamilies(ctx);
-      const sample = sampler?.latest();
-      if (sample) writeHostScore(families, sample, settings);
+      // The first scrape after a start waits for the first host sample too, as the host collector does.
+      const sample = sampler ? hostSampleForScrape(sampler, ctx.signal).catch(() => undefined) : undefined;
       const observations = await observeCluster(ctx.data, ctx.cluster.nodes.map((n) => n.name), settings);
+      const hostSample = await sample;
+      if (hostSample) writeHostScore(families, hostSample, settings);
       const { weights, clusterWarningBelow, clusterCriticalBelow } = settings.healthScore;
       const cluster = observations ? clusterScore(observations, weights) : unreachableClusterScore();
       const status = clusterStatus(cluster.score, { warningBelow: clusterWarningBelow, criticalBelow: clusterCriticalBelow });
@@ -205,7 +217,7 @@ function registerFamilies(ctx: ScrapeContext): HealthFamilies {
       'warren_health_score_component',
       'Sub-score of one health score component, 0-100 (100 = healthy). Host: cpu, memory, disk = 100 - use percent (disk: fullest filesystem); load = max(0, 100 - 10 * load1). ' +
         'Cluster: nodes = percent of configured nodes running; alarms = 100 - percent of nodes in memory/disk alarm; partitions = 0 if any node reports a partition, else 100; ' +
-        'replication = percent of replicated queues fully replicated; probe = percent of AMQP probes that succeeded. A component missing from a scrape is left out of the cluster score.',
+        'replication = the lower of the percent of replicated queues fully replicated and the percent of queues not down; probe = percent of AMQP probes that succeeded. A component missing from a scrape is left out of the cluster score.',
       ['cluster', 'scope', 'component'],
     ),
     status: registry.gauge(

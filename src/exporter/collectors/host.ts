@@ -1,18 +1,21 @@
-// Host metrics of the machine warren runs on, from the background HostSampler: a scrape only reads
-// the latest sample, it never waits on the host. Names follow node_exporter (base units, ratios 0-1,
-// `_total` counters). There is no `cluster` label: the host is not a property of a cluster.
+// Host metrics of the machine warren runs on, from the background HostSampler: a scrape reads the
+// latest sample and never reads the host itself. Only the scrapes that come before the first sample
+// has finished wait for it, up to their deadline (a start is no host failure). Names follow
+// node_exporter (base units, ratios 0-1, `_total` counters). There is no `cluster` label: the host
+// is not a property of a cluster.
+import { WarrenError } from '../../errors.ts';
 import type { Collector, ScrapeContext } from '../collector.ts';
-import { HOST_PARTS, type HostSample, type HostSampler } from '../host-sampler.ts';
+import { HOST_PARTS, hostSampleForScrape, type HostSample, type HostSampleSource } from '../host-sampler.ts';
 import type { MetricRegistry } from '../../metrics/registry.ts';
 
-export function hostCollector(sampler: Pick<HostSampler, 'latest'>): Collector {
+export function hostCollector(sampler: HostSampleSource): Collector {
   return {
     name: 'host',
     async collect(ctx: ScrapeContext): Promise<void> {
       // Registered before the sample is looked at, so docs/metrics.md can list every family.
       const families = registerFamilies(ctx.registry);
-      const sample = sampler.latest();
-      if (!sample) throw new Error('no host sample yet: the first one is still being taken');
+      const sample = await hostSampleForScrape(sampler, ctx.signal);
+      if (!sample) throw new WarrenError('STATE_UNAVAILABLE', 'no host sample yet: the first one is still being taken');
       writeHostMetrics(families, sample, ctx.now);
     },
   };

@@ -1,5 +1,8 @@
-// Per-node resources, alarms and partitions from /api/nodes. Every configured node gets
-// `rabbitmq_running`, also when the cluster no longer lists it, so a vanished node reads 0.
+// Per-node resources, alarms and partitions from /api/nodes, each configured node's facts from its
+// own answer about itself (ScrapeData.nodes): during a partition every side lists the other side as
+// down, so only a node's own view says whether it runs and whom it is partitioned from. Every
+// configured node gets `rabbitmq_running`, also when the cluster no longer lists it, so a vanished
+// node reads 0.
 import type { RabbitNode } from '../../rabbitmq/management/schemas.ts';
 import type { Collector } from '../collector.ts';
 
@@ -22,7 +25,7 @@ const NODE_GAUGES: [name: string, help: string, value: (node: RabbitNode) => num
   ['warren_node_erlang_processes_limit', 'Erlang process limit.', (n) => n.proc_total],
   ['rabbitmq_uptime', 'Time since the node started, milliseconds (kbudde unit).', (n) => n.uptime],
   ['warren_node_uptime_seconds', 'Time since the node started, seconds.', (n) => (n.uptime === undefined ? undefined : n.uptime / 1000)],
-  ['rabbitmq_partitions', 'Nodes this node sees as partitioned away; 0 when the cluster is whole.', (n) => (n.running ? n.partitions.length : undefined)],
+  ['rabbitmq_partitions', 'Nodes this node reports, in its own view, as partitioned away; 0 when the cluster is whole. Running nodes only.', (n) => (n.running ? n.partitions.length : undefined)],
   ['warren_node_maintenance', 'Whether the node is in maintenance mode (drained): 1 drained.', (n) => (n.being_drained === undefined ? undefined : bool(n.being_drained))],
 ];
 
@@ -30,9 +33,17 @@ export const nodesCollector: Collector = {
   name: 'nodes',
   async collect({ registry, data, cluster, clusterLabel }) {
     // Every family is registered before the data is read, so docs/metrics.md can list them all.
-    const running = registry.gauge('rabbitmq_running', 'Whether the node is running: 1 running, 0 down.', L);
+    const running = registry.gauge(
+      'rabbitmq_running',
+      'Whether the node is running: 1 when it answers for itself, or the cluster lists it running (a drained node does not answer); 0 down.',
+      L,
+    );
     const gauges = NODE_GAUGES.map(([name, help, value]) => ({ family: registry.gauge(name, help, L), value }));
-    const partitioned = registry.gauge('warren_node_partitioned_from', 'Partition view: 1 when `node` reports `peer` as partitioned away.', ['cluster', 'node', 'peer']);
+    const partitioned = registry.gauge(
+      'warren_node_partitioned_from',
+      'Partition view: 1 when `node` reports, in its own view, `peer` as partitioned away; every side of a partition reports its own. Running nodes only.',
+      ['cluster', 'node', 'peer'],
+    );
 
     const nodes = await data.nodes();
     // `self` kept for kbudde dashboards: every series here is reported once, so it is always "1".
@@ -46,6 +57,7 @@ export const nodesCollector: Collector = {
         if (v !== undefined) family.set(labels(node.name), v);
       }
     }
-    for (const node of nodes) for (const peer of node.partitions) partitioned.set([clusterLabel, node.name, peer], 1);
+    // What a node that is not running says of partitions is the list's stale copy, not its view.
+    for (const node of nodes) if (node.running) for (const peer of node.partitions) partitioned.set([clusterLabel, node.name, peer], 1);
   },
 };

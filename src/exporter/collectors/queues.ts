@@ -2,11 +2,22 @@
 // from every node's plugin; type, policy and membership from the queue metadata cache. Membership
 // is intersected with the nodes running now, so a stopped node shows as a missing replica at once
 // even while the metadata is a few seconds old.
+//
+// A node whose plugin cannot be read (stopped, drained by `rabbitmq-upgrade drain`, which suspends
+// its listeners, or unreachable) costs only the depth of the queues it leads: they are still
+// exported with their state, and warren_queue_stats_node_up/_unavailable say which node and why.
+// The collector fails only when it has no queue view at all: the metadata or the node list cannot
+// be read, or not one node's plugin answered.
+import type { ClusterConfig } from '../../config/types.ts';
+import { WarrenError } from '../../errors.ts';
+import type { RabbitNode } from '../../rabbitmq/management/schemas.ts';
 import type { Collector, ScrapeCache } from '../collector.ts';
 import type { MetricRegistry } from '../../metrics/registry.ts';
+import { queueAvailability, type QueueAvailability } from '../queue-availability.ts';
 import { QUEUE_COUNTERS, type QueueCounterValues } from '../queue-counters.ts';
 import type { SelectedQueue } from '../queue-selection.ts';
-import { replicationOf, type Replication } from '../replication.ts';
+import { REPLICATION_KINDS, replicationOf, type Replication, type ReplicationKind } from '../replication.ts';
+import type { QueueStats } from '../scrape-data.ts';
 
 export const QUEUE_LABELS = ['cluster', 'vhost', 'queue', 'type', 'node', 'policy', 'durable', 'self'] as const;
 const QUEUE_STATE_LABELS = [...QUEUE_LABELS, 'state'] as const;
@@ -15,6 +26,8 @@ const CLUSTER = ['cluster'] as const;
 interface QueueRow extends SelectedQueue {
   /** Computed once per queue, read by the per-queue series and the cluster summary. */
   replication: Replication | undefined;
+  /** Whether a running node can serve the queue now; gives the `state` label. */
+  availability: QueueAvailability;
   /** Label values, built once and passed to every family: the registry renders them once too. */
   labelSets?: string[][];
 }
@@ -30,7 +43,7 @@ export const queuesCollector: Collector = {
     const running = new Set(nodes.filter((n) => n.running).map((n) => n.name));
     const clusterNodes = nodes.map((n) => n.name);
     // Own rows: the selection is shared with the health score and stays untouched.
-    const rows: QueueRow[] = selection.queues.map((queue) => ({ ...queue, replication: replicationOf(queue.meta, running, clusterNodes) }));
+    const rows: QueueRow[] = selection.queues.map((queue) => ({ ...queue, replication: replicationOf(queue.meta, running, clusterNodes), availability: queueAvailability(queue.meta, running) }));
     const excluded = selection.excluded;
 
     const kept = applyCap(rows, settings.maxQueues);
@@ -42,17 +55,49 @@ export const queuesCollector: Collector = {
     }
 
     families.exported.set([clusterLabel], kept.length);
+    // Over every selected queue, like the replication counts: max_queues keeps the deepest, and a down queue has no depth.
+    families.unavailable.set([clusterLabel], rows.filter((row) => !row.availability.available).length);
     families.excluded.set([clusterLabel], excluded);
     families.omitted.set([clusterLabel], rows.length - kept.length);
     writeReplicationSummary(families.summary, clusterLabel, rows);
     families.metadataAge.set([clusterLabel], Math.max(0, (ctx.now - metadata.fetchedAt) / 1000));
-    for (const node of stats.nodesRead) families.statsNodeUp.set([clusterLabel, node], 1);
-    for (const failure of stats.failures) families.statsNodeUp.set([clusterLabel, failure.node], 0);
-    if (stats.failures.length > 0) {
-      throw new Error(`plugin unreadable on ${stats.failures.map((f) => `${f.node} (${f.error})`).join(', ')}`);
+    const statsNodes = queueStatsNodes(ctx.cluster, nodes, stats);
+    for (const { node, unavailable } of statsNodes) {
+      families.statsNodeUp.set([clusterLabel, node], unavailable ? 0 : 1);
+      if (unavailable) families.statsNodeUnavailable.set([clusterLabel, node, unavailable], 1);
+    }
+    if (stats.nodesRead.length === 0 && stats.failures.length > 0) {
+      const why = statsNodes.filter((n) => n.error !== undefined).map((n) => `${n.node} (${n.unavailable}: ${n.error})`);
+      throw new WarrenError('MANAGEMENT_UNAVAILABLE', `no node's prometheus plugin answered, so no queue has a depth: ${why.join(', ')}`);
     }
   },
 };
+
+/** Why a node's queue depth is missing from this scrape. */
+type StatsUnavailableReason = 'maintenance' | 'not_running' | 'unreachable';
+
+interface QueueStatsNode {
+  node: string;
+  /** Undefined: the plugin was read. */
+  unavailable?: StatsUnavailableReason | undefined;
+  error?: string | undefined;
+}
+
+/**
+ * Every node with a prometheus_url, read or not. A running node whose plugin failed is in
+ * maintenance when the management API says it is being drained (4.x reports `being_drained`;
+ * 3.10 does not, so there a drained node reads as unreachable).
+ */
+function queueStatsNodes(cluster: Pick<ClusterConfig, 'nodes'>, nodes: readonly RabbitNode[], stats: Pick<QueueStats, 'nodesRead' | 'failures'>): QueueStatsNode[] {
+  const byName = new Map(nodes.map((node) => [node.name, node]));
+  const result = new Map<string, QueueStatsNode>();
+  for (const node of cluster.nodes) if (node.prometheusUrl) result.set(node.name, { node: node.name, unavailable: 'not_running' });
+  for (const node of stats.nodesRead) result.set(node, { node });
+  for (const { node, error } of stats.failures) {
+    result.set(node, { node, unavailable: byName.get(node)?.being_drained === true ? 'maintenance' : 'unreachable', error });
+  }
+  return [...result.values()];
+}
 
 /** The `max` deepest queues; queues without a known depth sort last. */
 function applyCap(rows: QueueRow[], max: number): QueueRow[] {
@@ -61,13 +106,21 @@ function applyCap(rows: QueueRow[], max: number): QueueRow[] {
   return [...rows].sort((a, b) => depth(b) - depth(a)).slice(0, max);
 }
 
-/** The queue's label values (and, second, with its state), reused across scrapes while its metadata entry lives. */
+/**
+ * The queue's label values (and, second, with its state), reused across scrapes while its metadata
+ * entry lives; the state set is rebuilt when the state changes (its node stopped or came back).
+ */
 function labelSets(cluster: string, row: QueueRow, cache: ScrapeCache | undefined): string[][] {
   const { meta } = row;
+  const { state } = row.availability;
   let sets = row.labelSets ?? cache?.labels.get(meta);
   if (!sets || sets[0]?.[0] !== cluster) {
     const labels = [cluster, meta.vhost, meta.name, meta.type, meta.node, meta.policy, String(meta.durable), '1'];
-    sets = [labels, [...labels, normaliseState(meta.state)]];
+    sets = [labels, [...labels, state]];
+    cache?.labels.set(meta, sets);
+  } else if (sets[1]?.[QUEUE_LABELS.length] !== state) {
+    const labels = sets[0] as string[];
+    sets = [labels, [...labels, state]];
     cache?.labels.set(meta, sets);
   }
   row.labelSets = sets;
@@ -110,7 +163,7 @@ function registerFamilies(registry: MetricRegistry, details: boolean, counters: 
             age: perQueue('warren_queue_head_message_age_seconds', 'Age of the oldest message by its timestamp property (when publishers set it).'),
           }
         : undefined,
-      state: registry.gauge('rabbitmq_queue_state', 'Queue state (running, down, minority, ...); always 1.', QUEUE_STATE_LABELS),
+      state: registry.gauge('rabbitmq_queue_state', 'Queue state as RabbitMQ reports it (running, idle, flow, ...), or down when no running node can serve the queue (its node is stopped; a quorum queue or stream without a majority); always 1.', QUEUE_STATE_LABELS),
     },
     replication: {
       slaves: perQueue('rabbitmq_queue_slaves_nodes_len', 'Mirrors of a classic mirrored queue (kbudde name).'),
@@ -125,11 +178,12 @@ function registerFamilies(registry: MetricRegistry, details: boolean, counters: 
       leader: perQueue('warren_queue_leader_present', 'Whether the queue\'s leader (or home node) is running: 1 yes.'),
       under: perQueue('warren_queue_under_replicated', 'Whether the queue lacks a replica or its leader: 1 under-replicated (quorum, stream) or unsynchronised (mirrored).'),
     },
-    exported: perCluster('warren_queues_exported', 'Queues with series in this scrape.'),
+    exported: perCluster('warren_queues_exported', 'Queues with series in this scrape, including those without depth and those that are down.'),
+    unavailable: perCluster('warren_queues_unavailable', 'Queues (after the include/exclude filters) that no running node can serve now: state down. RabbitMQ\'s own count, rabbitmq_queues, leaves out a classic queue whose node is stopped; warren exports it.'),
     excluded: perCluster('warren_queues_excluded', 'Queues left out by the include/exclude filters.'),
     omitted: perCluster('warren_queues_omitted', 'Queues left out by max_queues (the deepest are kept).'),
     summary: {
-      replicated: perKind('warren_queues_replicated', 'Replicated queues by kind (quorum: quorum queues and streams; mirrored: classic mirrored).'),
+      replicated: perKind('warren_queues_replicated', 'Replicated queues by kind: quorum (quorum queues), stream (streams), mirrored (classic mirrored, 3.x).'),
       unhealthy: perKind('warren_queues_replication_unhealthy', 'Replicated queues that are under-replicated, unsynchronised or leaderless.'),
     },
     metadataAge: perCluster('warren_queue_metadata_age_seconds', 'Age of the queue metadata (type, policy, members) used by this scrape.'),
@@ -139,7 +193,12 @@ function registerFamilies(registry: MetricRegistry, details: boolean, counters: 
           age: perCluster('warren_queue_counters_age_seconds', 'Age of the per-queue counters (read in the background every exporter.queues.counters.interval).'),
         }
       : undefined,
-    statsNodeUp: registry.gauge('warren_queue_stats_node_up', 'Whether a running node\'s plugin answered: 0 means its queues have no depth this scrape.', ['cluster', 'node']),
+    statsNodeUp: registry.gauge('warren_queue_stats_node_up', 'Whether the node\'s rabbitmq_prometheus plugin was read in this scrape (every node with a prometheus_url): 0 means the queues it leads have no depth this scrape.', ['cluster', 'node']),
+    statsNodeUnavailable: registry.gauge(
+      'warren_queue_stats_node_unavailable',
+      'Why a node\'s queue depth is missing from this scrape, always 1: reason maintenance (being drained: its listeners are suspended), not_running, or unreachable (running, but its plugin did not answer).',
+      ['cluster', 'node', 'reason'],
+    ),
   };
 }
 
@@ -171,11 +230,6 @@ function writeCounters(f: NonNullable<QueueFamilies['counters']>['perQueue'], cl
   }
 }
 
-/** `columns=` answers report the running state as "live". */
-function normaliseState(state: string): string {
-  return state === 'live' || state === '' ? 'running' : state;
-}
-
 function writeReplication(f: QueueFamilies['replication'], cluster: string, rows: QueueRow[], cache: ScrapeCache | undefined): void {
   // Families without samples are not rendered, so a cluster without mirrored queues shows none.
   for (const row of rows) {
@@ -200,13 +254,13 @@ function writeReplication(f: QueueFamilies['replication'], cluster: string, rows
 }
 
 function writeReplicationSummary(f: QueueFamilies['summary'], cluster: string, rows: QueueRow[]): void {
-  const counts = { quorum: { total: 0, unhealthy: 0 }, mirrored: { total: 0, unhealthy: 0 } };
+  const counts = Object.fromEntries(REPLICATION_KINDS.map((kind) => [kind, { total: 0, unhealthy: 0 }])) as Record<ReplicationKind, { total: number; unhealthy: number }>;
   for (const { replication } of rows) {
     if (!replication) continue;
     counts[replication.kind].total++;
     if (!replication.healthy) counts[replication.kind].unhealthy++;
   }
-  for (const kind of ['quorum', 'mirrored'] as const) {
+  for (const kind of REPLICATION_KINDS) {
     f.replicated.set([cluster, kind], counts[kind].total);
     f.unhealthy.set([cluster, kind], counts[kind].unhealthy);
   }

@@ -76,7 +76,11 @@ describe('RabbitMQ 4.x shapes', () => {
     expect(samples.find((s) => s.name === 'warren_queue_members' && s.labels.queue === 'events')?.labels.type).toBe('stream');
     expect(samples.filter((s) => s.labels.queue === 'scratch' && s.name.includes('mirror'))).toEqual([]);
     expect(value(samples, 'rabbitmq_queue_messages', { queue: 'orders' })).toBe(15);
-    expect(value(samples, 'warren_queues_replication_unhealthy', { kind: 'quorum' })).toBe(2);
+    // Streams have a kind of their own, not quorum's.
+    expect(value(samples, 'warren_queues_replicated', { kind: 'quorum' })).toBe(1);
+    expect(value(samples, 'warren_queues_replicated', { kind: 'stream' })).toBe(1);
+    expect(value(samples, 'warren_queues_replication_unhealthy', { kind: 'quorum' })).toBe(1);
+    expect(value(samples, 'warren_queues_replication_unhealthy', { kind: 'stream' })).toBe(1);
     expect(value(samples, 'warren_queues_replicated', { kind: 'mirrored' })).toBe(0);
   });
 

@@ -178,7 +178,7 @@ describe('Intake (validation and group commit)', () => {
     expect(store.countByState().get('pending')).toBe(2000);
     expect(engine.stats.alertsReceived.get('firing')).toBe(2000);
     await close();
-  });
+  }, 30_000); // 2,000 alerts through SQLite: slow on a loaded 2-core machine; not a timing test
 
   it('routes many small deliveries in a few transactions, not one each', async () => {
     const { engine, store, inbox, close } = engineOn();
