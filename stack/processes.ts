@@ -1,6 +1,6 @@
 // Pid files, liveness and termination of the stack's server processes (Linux /proc based).
 
-import { readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -69,7 +69,7 @@ export async function findPidByEnvironment(programName: string, key: string, val
       continue;
     }
     const environ = await readProcFile(pid, 'environ');
-    if (environ?.split('\0').includes(wanted) && (root === undefined || (await processRoot(pid)) === root)) {
+    if (environ?.split('\0').includes(wanted) && (root === undefined || (await hasRoot(pid, root)))) {
       return pid;
     }
   }
@@ -77,14 +77,16 @@ export async function findPidByEnvironment(programName: string, key: string, val
 }
 
 /**
- * The directory a process sees as `/` (its chroot): two stacks' chrooted nodes can carry the same
- * in-root paths, so a path alone does not say which stack a process belongs to.
+ * Whether a process sees `root` as its `/` (its chroot): two stacks' chrooted nodes carry the same
+ * in-root paths, so a path alone does not say which stack a process belongs to. Compared by device
+ * and inode, since /proc/PID/root's link text depends on the reader's own root and mounts.
  */
-export async function processRoot(pid: number): Promise<string | null> {
+export async function hasRoot(pid: number, root: string): Promise<boolean> {
   try {
-    return await readlink(`/proc/${pid}/root`);
+    const [seen, wanted] = await Promise.all([stat(`/proc/${pid}/root/`), stat(root)]);
+    return seen.dev === wanted.dev && seen.ino === wanted.ino;
   } catch {
-    return null;
+    return false;
   }
 }
 

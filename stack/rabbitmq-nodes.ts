@@ -1,6 +1,6 @@
 // The three RabbitMQ nodes: their files, environment, start, probe and stop.
 
-import { mkdir, open, realpath, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCAL_HOST, LOCAL_CLUSTER_NAME, LOCAL_NODES } from '../src/config/local-stack.ts';
@@ -12,7 +12,7 @@ import { runToLogFile } from './exec.ts';
 import type { NodePaths } from './paths.ts';
 import { nodePaths } from './paths.ts';
 import type { PortClaim } from './processes.ts';
-import { assertPortsFree, findPidByEnvironment, processRoot, isProcessAlive, livePidFromFile, removeFile, terminateProcess, waitForExit } from './processes.ts';
+import { assertPortsFree, findPidByEnvironment, hasRoot, isProcessAlive, livePidFromFile, removeFile, terminateProcess, waitForExit } from './processes.ts';
 import type { Reporter } from './progress.ts';
 import type { ClusterView } from './rabbitmq-cluster.ts';
 import { readClusterView } from './rabbitmq-cluster.ts';
@@ -82,18 +82,12 @@ export function nodePortClaims(node: LocalStackNode): PortClaim[] {
   ];
 }
 
-/** `/` on the host; the root filesystem's real path for 4.0 (what /proc/PID/root shows). */
-async function brokerRoot(broker: Broker): Promise<string> {
-  const root = broker.cli.rootDir;
-  return root === null ? '/' : await realpath(root).catch(() => root);
-}
-
 /** The node's OS pid: from its pid file, else by its environment (RabbitMQ may delete the file). */
 export async function findNodePid(broker: Broker, node: LocalStackNode): Promise<number | null> {
   const { pidFile } = nodePaths(broker, node);
-  const root = await brokerRoot(broker);
+  const root = broker.cli.rootDir ?? '/';
   const fromFile = await livePidFromFile(pidFile, BEAM);
-  if (fromFile !== null && (await processRoot(fromFile)) === root) return fromFile;
+  if (fromFile !== null && (await hasRoot(fromFile, root))) return fromFile;
   return await findPidByEnvironment(BEAM, 'RABBITMQ_PID_FILE', brokerView(broker, pidFile), root);
 }
 
@@ -174,7 +168,7 @@ async function waitForNodePid(broker: Broker, node: LocalStackNode, signal: Abor
       return pid;
     }
     const elapsed = Date.now() - started;
-    if (elapsed > 60_000 || (elapsed > 5_000 && (await findPidByEnvironment(BEAM, 'RABBITMQ_PID_FILE', brokerView(broker, pidFile), await brokerRoot(broker))) === null)) {
+    if (elapsed > 60_000 || (elapsed > 5_000 && (await findPidByEnvironment(BEAM, 'RABBITMQ_PID_FILE', brokerView(broker, pidFile), broker.cli.rootDir ?? '/')) === null)) {
       throw await startFailure(broker, node, 'exited during boot');
     }
     await sleep(200, undefined, { signal });

@@ -24,6 +24,8 @@ export default async function setup(): Promise<() => Promise<void>> {
   }
   const after = await stackStatus();
   if (!after.healthy || after.rabbitmq !== profile) {
+    // No teardown runs after a failed setup: stop what this setup started before saying why.
+    if (!wasRunning && process.env.WARREN_KEEP_STACK !== '1') await stackDown({ report }).catch(() => undefined);
     throw new Error(`the local stack is not healthy on RabbitMQ ${profile} after start: ${JSON.stringify(after, null, 2)}`);
   }
   report(`testing against RabbitMQ ${profile}`);
