@@ -111,19 +111,23 @@ export function brokerEnv(broker: Broker, baseEnv: NodeJS.ProcessEnv = process.e
   return { ...inherited, ...common };
 }
 
-/** argv of one RabbitMQ program of this broker: [file, ...args]. */
-export function brokerArgv(broker: Broker, tool: RabbitmqTool, args: readonly string[]): [string, ...string[]] {
-  const program = `${broker.cli.binDir}/${tool}`;
+/** argv of a program run in the broker's world (after the unshare + chroot prefix for 4.0). */
+function argvIn(broker: Broker, program: string, args: readonly string[]): [string, ...string[]] {
   const [first, ...rest] = [...broker.cli.commandPrefix, program, ...args];
   return [first as string, ...rest];
+}
+
+/** argv of one RabbitMQ program of this broker: [file, ...args]. */
+export function brokerArgv(broker: Broker, tool: RabbitmqTool, args: readonly string[]): [string, ...string[]] {
+  return argvIn(broker, `${broker.cli.binDir}/${tool}`, args);
 }
 
 export type BrokerCommandOptions = Pick<RunOptions, 'timeoutMs' | 'signal'> & { readonly env?: NodeJS.ProcessEnv };
 
 /** Runs a program in the broker's world (its root filesystem for 4.0), default timeout 60 s. */
 export async function brokerExec(broker: Broker, program: string, args: readonly string[], options: BrokerCommandOptions = {}): Promise<CommandResult> {
-  const [file, ...argv] = [...broker.cli.commandPrefix, program, ...args];
-  return await runCommand(file as string, argv, { env: options.env ?? brokerEnv(broker), timeoutMs: options.timeoutMs ?? 60_000, signal: options.signal });
+  const [file, ...argv] = argvIn(broker, program, args);
+  return await runCommand(file, argv, { env: options.env ?? brokerEnv(broker), timeoutMs: options.timeoutMs ?? 60_000, signal: options.signal });
 }
 
 /** Runs a RabbitMQ CLI tool of this broker. */

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { recordedLocalProfile } from '../src/config/local-stack.ts';
 import type { Broker, BrokerCommandOptions } from './broker.ts';
-import { brokerCommand, brokerEnv, brokerFor } from './broker.ts';
+import { brokerCommand, brokerFor } from './broker.ts';
 import type { CommandResult } from './exec.ts';
 import { stackPaths } from './paths.ts';
 
@@ -42,9 +42,4 @@ export function runningBroker(stackDir: string): Broker {
 /** For tests and scripts: rabbitmqctl against whatever RabbitMQ the stack in `stackDir` runs. */
 export async function rabbitmqctl(stackDir: string, nodeName: string, args: readonly string[], options: RabbitmqctlOptions = {}): Promise<CommandResult> {
   return await brokerRabbitmqctl(runningBroker(stackDir), nodeName, args, options);
-}
-
-/** The environment rabbitmqctl gets for the stack in `stackDir`. */
-export function rabbitmqctlEnv(stackDir: string): NodeJS.ProcessEnv {
-  return brokerEnv(runningBroker(stackDir));
 }

@@ -28,7 +28,7 @@ export { haproxyRuntimeCommand } from './haproxy.ts';
 export { ensurePackages, type RequiredTool } from './packages.ts';
 export { nodePaths, stackPaths } from './paths.ts';
 export type { NodePaths, StackPaths } from './paths.ts';
-export { rabbitmqctl, rabbitmqctlEnv, runningBroker } from './rabbitmq-cli.ts';
+export { rabbitmqctl } from './rabbitmq-cli.ts';
 export { PROFILE_ENV, brokerFor, brokerCommand, type Broker } from './broker.ts';
 export type { ComponentStatus, RabbitNodeStatus, StackStatus } from './status.ts';
 export { formatStatusTable } from './status.ts';
